@@ -1,0 +1,3 @@
+"""detect: airbase activity from satellite imagery."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Oriented-box aircraft detector: offline Ultralytics set-up, sliced inference, training, eval."""

@@ -1,0 +1,54 @@
+"""The only module that imports Ultralytics. It first makes Ultralytics work offline: settings
+in a folder the tool owns, a local TTF where Ultralytics looks for Arial.ttf, no hub calls."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cache
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "detect-obb.pt"
+
+
+def home() -> Path:
+    """The tool's own folder for settings and caches (DETECT_HOME, else ~/.cache/detect)."""
+    return Path(os.environ.get("DETECT_HOME", Path.home() / ".cache" / "detect"))
+
+
+def prepare_offline() -> Path:
+    """Point Ultralytics at our settings folder and give it a font, so it never downloads."""
+    cfg = home() / "ultralytics"
+    font = cfg / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        import matplotlib
+
+        font.parent.mkdir(parents=True, exist_ok=True)
+        src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+        shutil.copyfile(src, font)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_CONFIG_DIR"] = str(cfg)
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    return cfg
+
+
+class WeightsError(Exception):
+    """Weights that are missing or cannot be loaded."""
+
+
+@cache
+def load_model(path: str):
+    """Load Ultralytics OBB weights from a local file (never from a hub)."""
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"weights not found: {p} (pass --weights PATH to a local .pt file)")
+    prepare_offline()
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(str(p), task="obb")
+        _ = model.names
+    except Exception as exc:  # Ultralytics raises many kinds for a bad file
+        raise WeightsError(f"cannot load weights {p}: {exc.__class__.__name__}: {exc}") from exc
+    return model

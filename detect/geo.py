@@ -1,0 +1,49 @@
+"""Coordinate reference helpers shared by every stage (pyproj does the geodesy)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from pyproj import CRS, Geod, Transformer
+from rasterio.crs import CRS as RioCRS
+
+WGS84 = "EPSG:4326"
+GEOD = Geod(ellps="WGS84")
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The WGS84 UTM zone CRS that contains a point."""
+    zone = int((lon + 180) // 6) + 1
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+@cache
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def crs_key(crs) -> str:
+    """A hashable text form of any CRS (rasterio, pyproj or user string)."""
+    if isinstance(crs, RioCRS):
+        return crs.to_wkt()
+    return CRS.from_user_input(crs).to_wkt()
+
+
+def transform_xy(src, dst, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+    """Reproject coordinate arrays between two CRSs (x/lon first)."""
+    t = _transformer(crs_key(src), crs_key(dst))
+    x, y = t.transform(np.asarray(xs, float), np.asarray(ys, float))
+    return np.asarray(x), np.asarray(y)
+
+
+def to_lonlat(crs, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates to WGS84 longitude/latitude."""
+    return transform_xy(crs, WGS84, xs, ys)
+
+
+def ground_distance(crs, x0, y0, x1, y1) -> np.ndarray:
+    """True distance on the ellipsoid (metres) between map points, whatever the CRS units."""
+    lon0, lat0 = to_lonlat(crs, x0, y0)
+    lon1, lat1 = to_lonlat(crs, x1, y1)
+    return np.asarray(GEOD.inv(lon0, lat0, lon1, lat1)[2])

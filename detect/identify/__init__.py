@@ -1,0 +1,1 @@
+"""Aircraft type identification from measured size and shape."""

@@ -1,0 +1,56 @@
+"""The aircraft type catalogue shipped with the package (one CSV row per type)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+
+@dataclass(frozen=True)
+class AircraftType:
+    """One catalogue row. For helicopters `length_m` is the fuselage, `span_m` the rotor."""
+
+    name: str
+    family: str
+    klass: str  # "fixed-wing" or "helicopter"
+    role: str
+    length_m: float
+    span_m: float
+    sweep_deg: float
+    engines: int
+    source: str
+
+    @property
+    def is_helicopter(self) -> bool:
+        return self.klass == "helicopter"
+
+
+@cache
+def load_catalogue() -> dict[str, AircraftType]:
+    """All catalogue types by name."""
+    text = files("detect.identify").joinpath("catalogue.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {
+        r["name"]: AircraftType(
+            name=r["name"],
+            family=r["family"],
+            klass=r["class"],
+            role=r["role"],
+            length_m=float(r["length_m"]),
+            span_m=float(r["span_m"]),
+            sweep_deg=float(r["sweep_deg"]),
+            engines=int(r["engines"]),
+            source=r["source"],
+        )
+        for r in rows
+    }
+
+
+def get_type(name: str) -> AircraftType:
+    """One type by name, with an error that lists the known names."""
+    catalogue = load_catalogue()
+    if name not in catalogue:
+        raise KeyError(f"unknown aircraft type {name!r}; known: {', '.join(sorted(catalogue))}")
+    return catalogue[name]

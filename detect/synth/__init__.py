@@ -1,0 +1,1 @@
+"""Synthetic airbase series: a textured base, aircraft at true scale, daily drops with truth."""
