@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from detect import __version__
+from detect.cli.aircraft import aircraft
+from detect.cli.register import change, register
 from detect.cli.synth import synth
+from detect.cli.train import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,4 +17,8 @@ def main() -> None:
     """Airbase activity from satellite imagery."""
 
 
+main.add_command(aircraft)
+main.add_command(change)
+main.add_command(register)
 main.add_command(synth)
+main.add_command(train)

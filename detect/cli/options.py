@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 
@@ -35,3 +36,12 @@ class EpsgCode(click.ParamType):
         except CRSError:
             self.fail(f"{value!r} is not a known CRS (write it as EPSG:CODE)", param, ctx)
         return value.upper()
+
+
+def weights_option(fn):
+    """`--weights PATH`, defaulting to the project's own trained weights."""
+    from detect.detector.model import DEFAULT_WEIGHTS
+
+    return click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
+                        default=DEFAULT_WEIGHTS, show_default="weights/detect-obb.pt",
+                        help="Ultralytics OBB weights (.pt).")(fn)

@@ -52,3 +52,22 @@ def load_model(path: str):
     except Exception as exc:  # Ultralytics raises many kinds for a bad file
         raise WeightsError(f"cannot load weights {p}: {exc.__class__.__name__}: {exc}") from exc
     return model
+
+
+# The detector's classes, by the DOTA class names the weights carry.
+CLASS_OF = {"plane": "aircraft", "helicopter": "helicopter", "large vehicle": "vehicle"}
+MODEL_GSD = 0.5  # metres per pixel the weights were trained at (Airbus Pleiades imagery)
+
+
+def predict_obb(model, images: list, conf: float, imgsz: int) -> list[tuple]:
+    """Run the OBB model on RGB uint8 slices. Per slice: corners (n, 4, 2) in slice pixels,
+    confidence (n,) and class names (n,) of the classes the product reports."""
+    bgr = [im[..., ::-1] for im in images]
+    out = []
+    for r in model.predict(bgr, imgsz=imgsz, conf=conf, verbose=False, batch=len(bgr)):
+        names = [model.names[int(c)] for c in r.obb.cls.tolist()]
+        keep = [i for i, n in enumerate(names) if n in CLASS_OF]
+        corners = r.obb.xyxyxyxy.cpu().numpy()[keep].reshape(-1, 4, 2)
+        out.append((corners, r.obb.conf.cpu().numpy()[keep],
+                    [CLASS_OF[names[i]] for i in keep]))
+    return out

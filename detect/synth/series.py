@@ -151,7 +151,7 @@ class _Series:
         output CRS; 0 is nodata."""
         transform = self.transform
         if window is not None:
-            transform = transform * Affine.translation(window, 0)
+            transform = transform @ Affine.translation(window, 0)
         data = np.ascontiguousarray(rgb.transpose(2, 0, 1))
         if self.crs != self.natural:
             dst_t, w, h = rasterio.warp.calculate_default_transform(

@@ -1,0 +1,55 @@
+"""`detect aircraft`: oriented boxes of aircraft, helicopters and vehicles on one image."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import click
+
+from detect.cli.errors import DetectError, clean_errors
+from detect.cli.options import weights_option
+
+
+@click.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@weights_option
+@click.option("--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="GeoJSON polygon(s) (WGS84) to restrict the search to.")
+@click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+              help="Minimum detection confidence.")
+@click.option("--gsd", type=click.FloatRange(0.01, 100), default=None,
+              help="Metres per pixel (required for images without georeferencing).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the GeoJSON here instead of stdout.")
+@clean_errors
+def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float, gsd: float | None,
+             output: Path | None) -> None:
+    """Find aircraft, helicopters and vehicles on IMAGE and write them as GeoJSON.
+
+    \b
+    Example:
+      detect aircraft imagery/sample-base/drops/2026-11-20/tile_1.tif -o planes.geojson
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from detect.atomic import write_json
+    from detect.detector.pipeline import find_objects, load_aoi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        try:
+            ds = rasterio.open(image)
+        except rasterio.errors.RasterioIOError as exc:
+            raise DetectError(f"cannot open {image}: not a readable image ({exc})") from exc
+        with ds:
+            region = load_aoi(aoi, ds) if aoi else None
+            objects = find_objects(ds, weights, aoi=region, conf=conf, gsd=gsd, progress=True)
+    collection = objects.to_geojson()
+    if output:
+        write_json(output, collection)
+        click.echo(f"{len(objects)} objects -> {output}", err=True)
+    else:
+        click.echo(json.dumps(collection, indent=2))

@@ -1,0 +1,43 @@
+"""`detect train`: fine-tune the OBB weights on the real Airbus imagery, split by site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from detect.cli.errors import clean_errors
+
+
+@click.command()
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=Path("../shared/data/airbus-aircraft"), show_default=True,
+              help="Airbus-layout folder: images/, annotations.csv, sites.csv.")
+@click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="DOTA-trained Ultralytics OBB weights to start from.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("runs/train"), show_default=True,
+              help="Working folder (dataset, checkpoints); re-running resumes from it.")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--imgsz", type=click.IntRange(320, 2048), default=640, show_default=True)
+@click.option("--batch", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--install", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Copy the best weights here when training ends (e.g. weights/detect-obb.pt).")
+@clean_errors
+def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int,
+          install: Path | None) -> None:
+    """Fine-tune BASE on DATA and write checkpoints under OUT (resumable).
+
+    \b
+    Example:
+      detect train --base yolov8n-obb.pt --epochs 3 --install weights/detect-obb.pt
+    """
+    from detect.detector.train import TrainOptions, install_weights
+    from detect.detector.train import train as run_training
+
+    best = run_training(TrainOptions(data=data, base=base, out=out, epochs=epochs, imgsz=imgsz,
+                                     batch=batch))
+    click.echo(f"best weights: {best}", err=True)
+    if install:
+        install_weights(best, install)
+        click.echo(f"installed: {install}", err=True)

@@ -1,0 +1,182 @@
+"""`detect train`: fine-tune the DOTA-trained OBB weights on the real Airbus imagery.
+
+The Airbus labels are axis-aligned boxes, which must not be taught as such. Each labelled
+aircraft takes its orientation from the base model's matching oriented box and its extent from
+the human label (the oriented rectangle whose bounding box is the label); labelled aircraft the
+base model does not find are painted out of the training crop. The base model's confident
+helicopters and large vehicles are kept as pseudo-labels so those classes stay alive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+import yaml
+from rasterio.errors import NotGeoreferencedWarning
+from tqdm import tqdm
+
+from detect.detector.airbus import Labelled, read_labels, split_by_site
+from detect.detector.model import MODEL_GSD, load_model, prepare_offline
+from detect.detector.slicing import SliceConfig, detect_raster
+
+DOTA_IDS = {"aircraft": 0, "vehicle": 9, "helicopter": 11}
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: Path
+    base: Path
+    out: Path
+    epochs: int = 3
+    imgsz: int = 640
+    batch: int = 8
+    crop_stride: int = 480
+    empty_keep: int = 4  # keep one crop in this many without any label
+
+
+def _aabb(c: np.ndarray) -> np.ndarray:
+    return np.array([*c.min(axis=0), *c.max(axis=0)])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def oriented_from_label(label: np.ndarray, obb: np.ndarray) -> np.ndarray:
+    """The rectangle at the base box's angle whose axis-aligned bounds are the label box."""
+    d01, d12 = obb[1] - obb[0], obb[2] - obb[1]
+    theta = math.atan2(d01[1], d01[0])
+    c, s = abs(math.cos(theta)), abs(math.sin(theta))
+    W, H = label[2] - label[0], label[3] - label[1]
+    det = c * c - s * s
+    if abs(det) > 0.3:  # solve W = a c + b s, H = a s + b c
+        a, b = (W * c - H * s) / det, (H * c - W * s) / det
+    else:  # near 45 degrees the system is ill-posed: keep the base box's shape, rescale it
+        a0, b0 = np.hypot(*d01), np.hypot(*d12)
+        k = (W + H) / ((a0 + b0) * (c + s))
+        a, b = a0 * k, b0 * k
+    a, b = max(a, 2.0), max(b, 2.0)
+    centre = np.array([(label[0] + label[2]) / 2, (label[1] + label[3]) / 2])
+    rect = ((float(centre[0]), float(centre[1])), (float(a), float(b)), math.degrees(theta))
+    return cv2.boxPoints(rect).astype(float)
+
+
+def derive_labels(item: Labelled, model) -> tuple[list[tuple[int, np.ndarray]], list[np.ndarray]]:
+    """Oriented labels (DOTA class id, corners in pixels) and boxes to paint out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(item.path) as ds:
+            found = detect_raster(ds, model, gsd=MODEL_GSD, cfg=SliceConfig(conf=0.05))
+    planes = [i for i in range(len(found)) if found.klass[i] == "aircraft"]
+    labels, paint = [], []
+    used: set[int] = set()
+    for lab in item.boxes:
+        scores = [(_iou(lab, _aabb(found.corners[i])), i) for i in planes if i not in used]
+        best = max(scores, default=(0.0, -1))
+        if best[0] >= 0.4:
+            used.add(best[1])
+            labels.append((0, oriented_from_label(lab, found.corners[best[1]])))
+        else:
+            paint.append(lab)
+    for i in range(len(found)):
+        if found.klass[i] != "aircraft" and found.confidence[i] >= 0.5:
+            box = _aabb(found.corners[i])
+            if all(_iou(box, lab) < 0.1 for lab in item.boxes):
+                labels.append((DOTA_IDS[found.klass[i]], found.corners[i]))
+    return labels, paint
+
+
+def _write_crops(name: str, img: np.ndarray, labels, paint, folder: Path, opts: TrainOptions,
+                 keep_empty: bool) -> int:
+    img = img.copy()
+    fill = np.median(img.reshape(-1, 3), axis=0)
+    for x0, y0, x1, y1 in paint:
+        img[int(y0):int(math.ceil(y1)), int(x0):int(math.ceil(x1))] = fill
+    size, n = opts.imgsz, 0
+    h, w = img.shape[:2]
+    for r in range(0, max(h - size, 0) + 1, opts.crop_stride):
+        for c in range(0, max(w - size, 0) + 1, opts.crop_stride):
+            rows = []
+            for cls, corners in labels:
+                local = corners - [c, r]
+                inside = np.clip(local, 0, size)
+                area = cv2.contourArea(local.astype(np.float32))
+                if area <= 0 or cv2.contourArea(inside.astype(np.float32)) < 0.6 * area:
+                    continue
+                rows.append(f"{cls} " + " ".join(f"{v / size:.6f}" for v in inside.ravel()))
+            if not rows and not keep_empty:
+                continue
+            keep_empty = False
+            stem = f"{Path(name).stem}_{r}_{c}"
+            cv2.imwrite(str(folder / "images" / f"{stem}.jpg"), img[r:r + size, c:c + size])
+            (folder / "labels" / f"{stem}.txt").write_text("\n".join(rows) + ("\n" if rows
+                                                                               else ""))
+            n += 1
+    return n
+
+
+def prepare_dataset(opts: TrainOptions) -> Path:
+    """Write the YOLO OBB dataset (crops and oriented labels) and its data.yaml."""
+    model = load_model(str(opts.base))
+    labelled = read_labels(opts.data)
+    train, val = split_by_site(opts.data)
+    root = opts.out / "dataset"
+    stats = {}
+    for split, names in (("train", train), ("val", val)):
+        folder = root / split
+        (folder / "images").mkdir(parents=True, exist_ok=True)
+        (folder / "labels").mkdir(parents=True, exist_ok=True)
+        crops = painted = derived = 0
+        for k, name in enumerate(tqdm(names, desc=f"labels {split}", unit="image")):
+            labels, paint = derive_labels(labelled[name], model)
+            img = cv2.imread(str(labelled[name].path))
+            crops += _write_crops(name, img, labels, paint, folder, opts, k % opts.empty_keep == 0)
+            painted, derived = painted + len(paint), derived + len(labels)
+        stats[split] = {"images": len(names), "crops": crops, "labels": derived,
+                        "painted_out": painted}
+    names = load_model(str(opts.base)).names
+    (root / "data.yaml").write_text(yaml.safe_dump({
+        "path": str(root.resolve()), "train": "train/images", "val": "val/images",
+        "names": {int(k): v for k, v in names.items()}}))
+    (root / "stats.json").write_text(json.dumps(stats, indent=2))
+    return root / "data.yaml"
+
+
+def train(opts: TrainOptions, resume: bool = True) -> Path:
+    """Fine-tune (resuming from the last checkpoint when there is one); returns best weights."""
+    prepare_offline()
+    from ultralytics import YOLO
+
+    data = opts.out / "dataset" / "data.yaml"
+    if not data.exists():
+        data = prepare_dataset(opts)
+    last = opts.out / "runs" / "finetune" / "weights" / "last.pt"
+    if resume and last.exists():
+        YOLO(str(last)).train(resume=True)
+    else:
+        YOLO(str(opts.base)).train(
+            data=str(data), epochs=opts.epochs, imgsz=opts.imgsz, batch=opts.batch, device="cpu",
+            workers=2, project=str((opts.out / "runs").resolve()), name="finetune",
+            exist_ok=True, flipud=0.5, fliplr=0.5, mosaic=0.5, degrees=0.0, patience=50,
+            plots=False, verbose=False, amp=False)
+    best = opts.out / "runs" / "finetune" / "weights" / "best.pt"
+    return best if best.exists() else last
+
+
+def install_weights(trained: Path, dest: Path) -> None:
+    """Copy trained weights into place (atomically)."""
+    from detect.atomic import atomic_path
+
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(trained, tmp)

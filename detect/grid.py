@@ -1,0 +1,48 @@
+"""`Grid`: the base's raster grid (CRS, transform, size). Every stage after ingest works on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rasterio.transform import Affine, array_bounds
+
+from detect.geo import ground_distance
+
+
+@dataclass(frozen=True)
+class Grid:
+    crs: str
+    transform: Affine
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, ds) -> Grid:
+        """The grid of an open rasterio dataset."""
+        return cls(ds.crs.to_string(), ds.transform, ds.width, ds.height)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the grid's CRS."""
+        return array_bounds(self.height, self.width, self.transform)
+
+    def to_map(self, cols, rows) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel (col, row) coordinates (pixel corners at integers) to map coordinates."""
+        x, y = self.transform @ (np.asarray(cols, float), np.asarray(rows, float))
+        return np.asarray(x), np.asarray(y)
+
+    def to_pixel(self, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+        c, r = ~self.transform @ (np.asarray(xs, float), np.asarray(ys, float))
+        return np.asarray(c), np.asarray(r)
+
+    @property
+    def pixel_m(self) -> float:
+        """Ground metres per pixel at the grid's centre (true in any CRS)."""
+        cx, cy = self.to_map(self.width / 2, self.height / 2)
+        x1, y1 = self.to_map(self.width / 2 + 1, self.height / 2)
+        return float(ground_distance(self.crs, cx, cy, x1, y1))

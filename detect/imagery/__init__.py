@@ -1,0 +1,1 @@
+"""Imagery stages: ingest onto the base grid, co-register, normalise, change."""

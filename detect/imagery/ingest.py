@@ -1,0 +1,173 @@
+"""Ingest: bring one day's drop (tiles in any CRS, format and band layout) onto the base grid.
+
+Each tile is seen through a rasterio WarpedVRT on the base grid and read in row blocks, so
+memory follows the base grid, never the size of the drop. Tiles are mosaicked first-valid-wins;
+nodata, internal masks and alpha bands are honoured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from detect.grid import Grid
+
+RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".j2k", ".jpg", ".jpeg", ".png", ".vrt"}
+BLOCK_ROWS = 512
+
+
+class IngestError(Exception):
+    """A drop that cannot be brought onto the base grid."""
+
+
+@dataclass
+class Scene:
+    """A day on the base grid: RGB (3, rows, cols) float32 in 0..255, and where it is valid."""
+
+    rgb: np.ndarray
+    valid: np.ndarray
+    grid: Grid
+    sources: list[dict]
+    acquired: dt.datetime | None = None
+
+    @property
+    def gray(self) -> np.ndarray:
+        return self.rgb.mean(axis=0)
+
+
+def drop_files(drop: Path) -> list[Path]:
+    """The raster files of a drop (a folder of tiles, or a single file)."""
+    if drop.is_file():
+        return [drop]
+    if not drop.is_dir():
+        raise IngestError(f"drop not found: {drop}")
+    files = sorted(p for p in drop.iterdir() if p.suffix.lower() in RASTER_SUFFIXES
+                   and not p.name.startswith("."))
+    if not files:
+        raise IngestError(f"drop {drop} holds no raster files ({', '.join(sorted(RASTER_SUFFIXES))})")
+    return files
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def acquisition_time(ds) -> dt.datetime | None:
+    """The acquisition time from the TIFF tags, when present."""
+    tags = ds.tags()
+    for key, fmt in (("ACQUISITION_DATETIME", None), ("TIFFTAG_DATETIME", "%Y:%m:%d %H:%M:%S")):
+        if key in tags:
+            try:
+                value = tags[key].rstrip("Z")
+                return dt.datetime.strptime(value, fmt) if fmt else dt.datetime.fromisoformat(
+                    value)
+            except ValueError:
+                continue
+    return None
+
+
+def _bands(ds) -> list[int]:
+    """Which bands make RGB: the colour-interpreted ones if present, else the first three, or
+    the single band three times."""
+    interp = ds.colorinterp
+    rgb = [interp.index(c) + 1 for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
+           if c in interp]
+    if len(rgb) == 3:
+        return rgb
+    data = [i + 1 for i, c in enumerate(interp) if c != ColorInterp.alpha]
+    return data[:3] if len(data) >= 3 else [data[0]] * 3
+
+
+def _overlaps(ds, grid: Grid) -> bool:
+    if ds.crs is None:
+        raise IngestError(f"{ds.name} has no CRS: georeference it before ingesting")
+    left, bottom, right, top = transform_bounds(ds.crs, grid.crs, *ds.bounds)
+    gl, gb, gr, gt = grid.bounds
+    return left < gr and right > gl and bottom < gt and top > gb
+
+
+def _open(path: Path):
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise IngestError(f"cannot read {path}: not a readable raster ({exc})") from exc
+
+
+def ingest(files: list[Path], grid: Grid) -> Scene:
+    """Mosaic the files onto `grid`. Raises IngestError when nothing overlaps the base."""
+    rgb = np.zeros((3, *grid.shape), np.float32)
+    valid = np.zeros(grid.shape, bool)
+    sources, acquired, used = [], None, 0
+    for path in files:
+        with _open(path) as ds:
+            sources.append({"file": path.name, "sha256": file_hash(path)})
+            if not _overlaps(ds, grid):
+                continue
+            used += 1
+            acquired = acquired or acquisition_time(ds)
+            _read_into(ds, grid, rgb, valid)
+    if not used:
+        raise IngestError("the drop does not overlap the base (check its location and CRS)")
+    if not valid.any():
+        raise IngestError("the drop holds no valid pixels over the base (all nodata)")
+    return Scene(rgb, valid, grid, sources, acquired)
+
+
+def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray) -> None:
+    bands = _bands(ds)
+    scale = _scale(ds, bands)
+    has_mask = ds.nodata is not None or any(
+        f & rasterio.enums.MaskFlags.per_dataset for f in ds.mask_flag_enums[0]) or \
+        ColorInterp.alpha in ds.colorinterp
+    with WarpedVRT(ds, crs=grid.crs, transform=grid.transform, width=grid.width,
+                   height=grid.height, resampling=Resampling.bilinear,
+                   add_alpha=not has_mask) as vrt:
+        for r0 in range(0, grid.height, BLOCK_ROWS):
+            win = Window(0, r0, grid.width, min(BLOCK_ROWS, grid.height - r0))
+            mask = vrt.read_masks(bands[0], window=win) > 0
+            sl = np.s_[r0:r0 + win.height]
+            new = mask & ~valid[sl]
+            if not new.any():
+                continue
+            data = vrt.read(bands, window=win).astype(np.float32)
+            if scale is not None:
+                data = np.clip((data - scale[0]) / scale[1] * 255, 0, 255)
+            block = rgb[:, sl]
+            block[:, new] = data[:, new]
+            valid[sl] |= new
+
+
+def _scale(ds, bands) -> tuple[float, float] | None:
+    """Percentile stretch for data that is not 8-bit (from a decimated read)."""
+    if ds.dtypes[0] == "uint8":
+        return None
+    f = max(1, max(ds.width, ds.height) // 1024)
+    sample = ds.read(bands[0], out_shape=(max(1, ds.height // f), max(1, ds.width // f)),
+                     masked=True)
+    values = sample.compressed()
+    if values.size == 0:
+        return None
+    lo, hi = np.percentile(values, [1, 99])
+    return float(lo), float(max(hi - lo, 1e-6))
+
+
+def reference_scene(path: Path, grid: Grid | None = None) -> Scene:
+    """A reference image as a Scene on its own grid (or on `grid`)."""
+    with _open(path) as ds:
+        if ds.crs is None:
+            raise IngestError(f"{path} has no CRS: the reference must be georeferenced")
+        grid = grid or Grid.of(ds)
+    return ingest([path], grid)

@@ -1,0 +1,165 @@
+"""Ingest, co-registration, normalisation and change on real GeoTIFFs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from detect.cli import main
+from detect.grid import Grid
+from detect.imagery import normalise
+from detect.imagery.align import RegistrationError, align
+from detect.imagery.change import detect_change
+from detect.imagery.compare import load_pair
+from detect.imagery.ingest import drop_files, ingest, reference_scene
+from detect.imagery.register import register
+from tests.rasters import ORIGIN, UTM, airbus_rgb, transformed, write_tif
+
+IMAGE = "0263270b-e3ee-41dc-aeef-43ff77e66d5b.jpg"
+
+
+@pytest.fixture(scope="module")
+def real_ref(airbus, tmp_path_factory):
+    rgb = airbus_rgb(airbus, IMAGE, size=1536)
+    return rgb, write_tif(tmp_path_factory.mktemp("ref") / "ref.tif", rgb)
+
+
+def test_known_shifts_on_real_imagery_are_recovered_to_a_tenth_of_a_pixel(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    rng = np.random.default_rng(4)
+    errors, rot_errors = [], []
+    for k in range(5):
+        shift = rng.uniform(-60, 60, 2)
+        rot = rng.uniform(-1, 1)
+        img, true = transformed(rgb, shift, rot, rng.uniform(0.7, 1.3), rng.uniform(-30, 30),
+                                rng)
+        path = write_tif(tmp_path / f"t{k}.tif", img, nodata=0)
+        result = CliRunner().invoke(main, ["register", str(ref_path), str(path)])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["success"]
+        errors.append(np.hypot(*(np.array(report["shift_px"]) - true)))
+        rot_errors.append(abs(report["rotation_deg"] - rot))
+    assert np.median(errors) <= 0.1 and max(errors) <= 0.2, errors
+    assert max(rot_errors) <= 0.02, rot_errors
+
+
+def _same_footprint_pairs(root, limit):
+    with open(root / "overlaps.csv") as f:
+        rows = [r for r in csv.DictReader(f) if abs(float(r["dx_px"])) < 50
+                and abs(float(r["dy_px"])) < 50]
+    return rows[:limit]
+
+
+def test_real_multi_date_pairs_register_within_half_a_pixel(airbus, tmp_path):
+    for row in _same_footprint_pairs(airbus, 4):
+        a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
+        b = write_tif(tmp_path / "b.tif", airbus_rgb(airbus, row["image_b"]))
+        ref, day = load_pair(a, b)
+        report = register(ref.gray, ref.valid, day.gray, day.valid).report()
+        assert report["success"] and report["residual_rmse_px"] <= 0.5, (row, report)
+
+
+def test_drop_in_another_crs_is_reprojected_not_rejected(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    src_t = from_origin(*ORIGIN, 0.5, 0.5)
+    dst_t, w, h = calculate_default_transform(UTM, "EPSG:3857", rgb.shape[2], rgb.shape[1],
+                                              *rasterio.transform.array_bounds(
+                                                  rgb.shape[1], rgb.shape[2], src_t))
+    out = np.zeros((3, h, w), np.uint8)
+    reproject(rgb, out, src_transform=src_t, src_crs=UTM, dst_transform=dst_t,
+              dst_crs="EPSG:3857", resampling=Resampling.cubic, dst_nodata=0)
+    merc = write_tif(tmp_path / "merc.tif", out, crs="EPSG:3857", transform=dst_t, nodata=0)
+    ref, day = load_pair(ref_path, merc)
+    report = register(ref.gray, ref.valid, day.gray, day.valid).report()
+    assert report["success"]
+    assert np.hypot(*report["shift_px"]) < 0.5 and abs(report["rotation_deg"]) < 0.05
+
+
+def test_tiles_mosaic_onto_the_base_grid(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    t = from_origin(*ORIGIN, 0.5, 0.5)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_tif(drop / "a.tif", rgb[:, :, :900], transform=t, nodata=0)
+    write_tif(drop / "b.tif", rgb[:, :, 700:], transform=t @ rasterio.Affine.translation(700, 0),
+              nodata=0)
+    ref = reference_scene(ref_path)
+    day = ingest(drop_files(drop), ref.grid)
+    assert day.valid.all()
+    assert np.abs(day.rgb - rgb).max() <= 1
+    assert [s["file"] for s in day.sources] == ["a.tif", "b.tif"]
+
+
+def test_single_band_and_16_bit_drops_are_read_as_rgb(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    ref = reference_scene(ref_path)
+    gray16 = (rgb.mean(axis=0) * 40).astype(np.uint16)
+    day = ingest([write_tif(tmp_path / "g.tif", gray16)], ref.grid)
+    assert day.rgb.shape == (3, *ref.grid.shape) and day.rgb.max() <= 255
+    assert np.corrcoef(day.rgb[0].ravel(), rgb.mean(axis=0).ravel())[0, 1] > 0.99
+
+
+def test_bad_inputs_give_clear_errors(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    far = write_tif(tmp_path / "far.tif", rgb, transform=from_origin(600000, 4000000, 0.5, 0.5))
+    tiny = write_tif(tmp_path / "tiny.tif", rgb[:, :1, :1])
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(b"II*\x00" + b"\x00" * 64)
+    empty = write_tif(tmp_path / "empty.tif", np.zeros_like(rgb), nodata=0)
+    cases = {far: "does not overlap", corrupt: "cannot read", empty: "no valid pixels"}
+    for target, message in cases.items():
+        result = CliRunner().invoke(main, ["register", str(ref_path), str(target)])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["register", str(tiny), str(ref_path)])
+    assert result.exit_code == 1 and "too small" in result.output
+
+
+def test_fully_clouded_day_fails_registration_cleanly(real_ref, tmp_path):
+    rgb, ref_path = real_ref
+    cloud = np.full_like(rgb, 250)
+    cloud += np.random.default_rng(0).integers(0, 3, cloud.shape, dtype=np.uint8)
+    path = write_tif(tmp_path / "cloud.tif", cloud)
+    ref, day = load_pair(ref_path, path)
+    with pytest.raises(RegistrationError, match="registration failed"):
+        align(ref, day)
+    result = CliRunner().invoke(main, ["change", str(ref_path), str(path)])
+    assert result.exit_code == 1 and "registration failed" in result.output
+
+
+def test_normalisation_recovers_gain_and_offset_despite_changes():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(20, 200, (3, 200, 200)).astype(np.float32)
+    day = ref * np.array([1.2, 0.9, 1.1])[:, None, None] + np.array([-10, 5, 20])[:, None, None]
+    day[:, :40, :40] = 255  # a changed area
+    n = normalise.fit(day, ref, np.ones((200, 200), bool))
+    assert np.allclose(n.gain, 1 / np.array([1.2, 0.9, 1.1]), atol=0.01)
+    assert np.abs(n.apply(day)[:, 50:, 50:] - ref[:, 50:, 50:]).max() < 1.5
+
+
+def test_change_finds_arrivals_and_keeps_clouds_unknown(sample_base, sample_truth):
+    ref = reference_scene(sample_base / "reference.tif")
+    day3 = sample_truth["days"][2]
+    day = ingest(drop_files(sample_base / "drops" / day3["date"]), ref.grid)
+    aligned = align(ref, day)
+    assert aligned.cloud_fraction > 0.02
+    result = detect_change(ref.rgb, aligned.rgb, aligned.valid, aligned.cloud, ref.grid)
+    assert not (result.mask & result.unknown).any()
+    grid: Grid = ref.grid
+    for obj in day3["objects"]:
+        col, row = grid.to_pixel(obj["x"], obj["y"])
+        r, c = int(row), int(col)
+        if obj["visible"]:
+            assert result.mask[r - 3:r + 4, c - 3:c + 4].any(), obj["type"]
+        else:
+            assert result.unknown[r, c], obj["type"]
+    apron_free = result.mask[600:640, 100:140]  # bare apron, far from every stand
+    assert apron_free.mean() < 0.05
