@@ -53,7 +53,8 @@ def drop_files(drop: Path) -> list[Path]:
     files = sorted(p for p in drop.iterdir() if p.suffix.lower() in RASTER_SUFFIXES
                    and not p.name.startswith("."))
     if not files:
-        raise IngestError(f"drop {drop} holds no raster files ({', '.join(sorted(RASTER_SUFFIXES))})")
+        kinds = ", ".join(sorted(RASTER_SUFFIXES))
+        raise IngestError(f"drop {drop} holds no raster files ({kinds}): is it empty?")
     return files
 
 
