@@ -7,6 +7,7 @@ import click
 from detect import __version__
 from detect.cli.aircraft import aircraft
 from detect.cli.register import change, register
+from detect.cli.run import history, run
 from detect.cli.synth import synth
 from detect.cli.train import train
 
@@ -19,6 +20,8 @@ def main() -> None:
 
 main.add_command(aircraft)
 main.add_command(change)
+main.add_command(history)
 main.add_command(register)
+main.add_command(run)
 main.add_command(synth)
 main.add_command(train)

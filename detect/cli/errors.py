@@ -13,12 +13,15 @@ class DetectError(Exception):
 
 def clean_errors(fn):
     """Report expected failures as `Error: ...` with exit code 1, never a traceback."""
+    from detect.daily import RunError
     from detect.detector.model import WeightsError
     from detect.detector.slicing import RasterError
     from detect.imagery.align import RegistrationError
     from detect.imagery.ingest import IngestError
+    from detect.site import SiteError
 
-    expected = (DetectError, WeightsError, RasterError, IngestError, RegistrationError)
+    expected = (DetectError, WeightsError, RasterError, IngestError, RegistrationError,
+                RunError, SiteError)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

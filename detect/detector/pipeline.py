@@ -10,8 +10,9 @@ from shapely.ops import transform as shp_transform
 from shapely.ops import unary_union
 
 from detect.detector.model import load_model
-from detect.detector.slicing import RasterError, SliceConfig, detect_raster
+from detect.detector.slicing import RasterError, Reader, SliceConfig, detect_raster, native_gsd
 from detect.geo import WGS84, transform_xy
+from detect.identify.pipeline import DatasetImage, identify_objects
 from detect.objects import Objects
 
 
@@ -30,8 +31,9 @@ def load_aoi(path: Path, ds):
 
 
 def find_objects(ds, weights: Path, *, aoi=None, conf: float = 0.25, gsd: float | None = None,
-                 progress: bool = False) -> Objects:
-    """Detect objects on an open dataset with the given weights."""
+                 types: list[str] | None = None, progress: bool = False) -> Objects:
+    """Detect objects on an open dataset with the given weights, and identify them."""
     model = load_model(str(weights))
-    return detect_raster(ds, model, gsd=gsd, aoi=aoi, cfg=SliceConfig(conf=conf),
-                         progress=progress)
+    found = detect_raster(ds, model, gsd=gsd, aoi=aoi, cfg=SliceConfig(conf=conf),
+                          progress=progress)
+    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), types)

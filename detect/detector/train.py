@@ -40,6 +40,7 @@ class TrainOptions:
     batch: int = 8
     crop_stride: int = 480
     empty_keep: int = 4  # keep one crop in this many without any label
+    synthetic: int = 6  # synthetic series (`detect synth`, seeds 100+) added to training
 
 
 def _aabb(c: np.ndarray) -> np.ndarray:
@@ -97,6 +98,12 @@ def derive_labels(item: Labelled, model) -> tuple[list[tuple[int, np.ndarray]], 
     return labels, paint
 
 
+def _starts(length: int, size: int, stride: int) -> list[int]:
+    """Crop offsets every `stride` pixels, the last one flush with the far edge."""
+    last = max(length - size, 0)
+    return sorted(set(range(0, last + 1, stride)) | {last})
+
+
 def _write_crops(name: str, img: np.ndarray, labels, paint, folder: Path, opts: TrainOptions,
                  keep_empty: bool) -> int:
     img = img.copy()
@@ -105,8 +112,8 @@ def _write_crops(name: str, img: np.ndarray, labels, paint, folder: Path, opts: 
         img[int(y0):int(math.ceil(y1)), int(x0):int(math.ceil(x1))] = fill
     size, n = opts.imgsz, 0
     h, w = img.shape[:2]
-    for r in range(0, max(h - size, 0) + 1, opts.crop_stride):
-        for c in range(0, max(w - size, 0) + 1, opts.crop_stride):
+    for r in _starts(h, size, opts.crop_stride):
+        for c in _starts(w, size, opts.crop_stride):
             rows = []
             for cls, corners in labels:
                 local = corners - [c, r]
@@ -124,6 +131,66 @@ def _write_crops(name: str, img: np.ndarray, labels, paint, folder: Path, opts: 
                                                                                else ""))
             n += 1
     return n
+
+
+def synthetic_labels(root: Path) -> list[tuple[str, np.ndarray, list]]:
+    """Images and oriented labels of a synthetic series: (name, RGB image, labels), each
+    label's box from truth (true centre moved by the day's misregistration, heading, length,
+    span; a helicopter's box spans its rotor)."""
+    from rasterio.merge import merge
+
+    from detect.synth.series import object_class
+    from detect.synth.shapes import shape_for
+
+    truth = json.loads((root / "truth.json").read_text())
+    out = []
+    for day in truth["days"]:
+        srcs = [rasterio.open(p) for p in sorted((root / "drops" / day["date"]).glob("*.tif"))]
+        img, transform = merge(srcs, nodata=0)
+        for ds in srcs:
+            ds.close()
+        with rasterio.open(root / "reference.tif") as ref:
+            cx = (ref.bounds.left + ref.bounds.right) / 2
+            cy = (ref.bounds.bottom + ref.bounds.top) / 2
+        mis = day["misregistration"]
+        th = math.radians(mis["rotation_deg"])
+        labels = []
+        for o in day["objects"]:
+            if not o["visible"]:
+                continue
+            dx, dy = o["x"] - cx, o["y"] - cy
+            x = cx + dx * math.cos(th) - dy * math.sin(th) + mis["shift_m"][0]
+            y = cy + dx * math.sin(th) + dy * math.cos(th) + mis["shift_m"][1]
+            col, row = ~transform @ (x, y)
+            shape = shape_for(o["type"])
+            length, width, along = shape.length, shape.span, 0.0
+            if shape.kind == "helicopter":
+                hub = 0.08 * shape.length
+                lo, hi = min(-shape.length / 2, hub - shape.span / 2), max(shape.length / 2,
+                                                                          hub + shape.span / 2)
+                length, along = hi - lo, (hi + lo) / 2
+            h = math.radians(o["heading_deg"] - mis["rotation_deg"])
+            col += along * math.sin(h) / abs(transform.a)
+            row -= along * math.cos(h) / abs(transform.a)
+            angle = math.degrees(h) - 90  # OpenCV box angle for the long side along heading
+            rect = ((col, row), (length / abs(transform.a), width / abs(transform.a)), angle)
+            labels.append((DOTA_IDS[object_class(o["type"])], cv2.boxPoints(rect).astype(float)))
+        out.append((f"synth_{root.name}_{day['date']}.png",
+                    np.ascontiguousarray(img.transpose(1, 2, 0)[..., ::-1]), labels))
+    return out
+
+
+def _synthetic(opts: TrainOptions, folder: Path) -> int:
+    from detect.synth.series import SynthOptions, make_series
+
+    crops = 0
+    for i in range(opts.synthetic):
+        root = opts.out / "synthetic" / f"seed{100 + i}"
+        if not (root / "truth.json").exists():
+            make_series(root, SynthOptions(days=6, seed=100 + i, tiles=1))
+        for name, img, labels in synthetic_labels(root):
+            crops += _write_crops(name, img, labels, [], folder, opts, True)
+    return crops
 
 
 def prepare_dataset(opts: TrainOptions) -> Path:
@@ -145,6 +212,7 @@ def prepare_dataset(opts: TrainOptions) -> Path:
             painted, derived = painted + len(paint), derived + len(labels)
         stats[split] = {"images": len(names), "crops": crops, "labels": derived,
                         "painted_out": painted}
+    stats["train"]["synthetic_crops"] = _synthetic(opts, root / "train")
     names = load_model(str(opts.base)).names
     (root / "data.yaml").write_text(yaml.safe_dump({
         "path": str(root.resolve()), "train": "train/images", "val": "val/images",

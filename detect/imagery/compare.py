@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from shapely.geometry import mapping
+from shapely.ops import transform as shp_transform
 
 from detect.geo import to_lonlat
 from detect.geotiff import write_cog
@@ -48,12 +50,11 @@ def write_score(path: Path, result: Change) -> None:
 
 def regions_geojson(result: Change) -> dict:
     """Change regions as a WGS84 FeatureCollection with their ground area and mean score."""
-    features = []
-    for r in result.regions:
-        xs, ys = r.polygon.exterior.xy
-        lon, lat = to_lonlat(result.grid.crs, xs, ys)
-        features.append({"type": "Feature", "properties": {
-            "area_m2": round(r.area_m2, 1), "score": round(r.score, 3)},
-            "geometry": {"type": "Polygon", "coordinates": [[
-                [round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]]}})
+    def lonlat(x, y):
+        lon, lat = to_lonlat(result.grid.crs, x, y)
+        return np.round(lon, 7), np.round(lat, 7)
+
+    features = [{"type": "Feature",
+                 "properties": {"area_m2": round(r.area_m2, 1), "score": round(r.score, 3)},
+                 "geometry": mapping(shp_transform(lonlat, r.polygon))} for r in result.regions]
     return {"type": "FeatureCollection", "features": features}

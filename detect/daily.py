@@ -1,0 +1,295 @@
+"""The daily run: ingest -> register/normalise -> change -> detect -> identify -> track ->
+store -> report, for one drop of one site. History and reports are never left half-written:
+the day's files are built in a hidden folder, the history commits in one transaction, then the
+folder is swapped into place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from shapely.ops import unary_union
+
+from detect.atomic import write_json, write_text
+from detect.detector.model import load_model
+from detect.detector.slicing import SliceConfig, detect_raster
+from detect.geo import to_lonlat
+from detect.geotiff import write_cog
+from detect.grid import Grid
+from detect.history import DayRecord, History
+from detect.identify.pipeline import ArrayImage, identify_objects
+from detect.imagery.align import align
+from detect.imagery.change import Change, detect_change
+from detect.imagery.compare import regions_geojson
+from detect.imagery.ingest import acquisition_time, drop_files, ingest, reference_scene
+from detect.objects import Objects
+from detect.report.build import build_report
+from detect.report.markdown import render_markdown
+from detect.site import Site
+from detect.track import Evidence
+from detect.track import events as track_events
+
+DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+class RunError(Exception):
+    """A daily run that cannot proceed; nothing was written."""
+
+
+@dataclass
+class RunOptions:
+    drop: Path
+    site: Site
+    weights: Path
+    date: dt.date | None = None
+    out: Path | None = None
+    db: Path | None = None
+    conf: float = 0.25
+
+
+def resolve_date(drop: Path, files: list[Path], explicit: dt.date | None) -> str:
+    """--date, else the TIFF acquisition tags, else a YYYY-MM-DD in the drop's name."""
+    if explicit:
+        return explicit.isoformat()
+    for f in files:
+        try:
+            with rasterio.open(f) as ds:
+                when = acquisition_time(ds)
+        except rasterio.errors.RasterioIOError:
+            continue
+        if when:
+            return when.date().isoformat()
+    m = DATE_IN_NAME.search(drop.name) or DATE_IN_NAME.search(str(drop))
+    if m:
+        return m.group(1)
+    raise RunError(f"cannot tell the date of {drop}: give --date YYYY-MM-DD")
+
+
+def _day_folder(opts: RunOptions, date: str) -> Path:
+    return (opts.out if opts.out else opts.site.reports / date).resolve()
+
+
+def _object_rows(objects: Objects, site: Site) -> list[dict]:
+    rows = []
+    centres = objects.centres
+    lon, lat = to_lonlat(objects.crs, centres[:, 0], centres[:, 1]) if len(objects) else ([], [])
+    for i, props in enumerate(objects.records()):
+        x, y = centres[i]
+        rows.append({"idx": i, "status": "detected", "class": props["class"],
+                     "type": props.get("type"), "zone": site.zone_of(x, y),
+                     "confidence": props["confidence"], "x": float(x), "y": float(y),
+                     "lon": float(lon[i]), "lat": float(lat[i]),
+                     "length_m": props["length_m"], "span_m": props.get("span_m"),
+                     "heading_deg": props["heading_deg"],
+                     "corners": objects.corners[i].round(3).tolist(), "props": props})
+    return rows
+
+
+class DayImages:
+    """A day's aligned image and its unseen mask, as stored in its report folder."""
+
+    def __init__(self, rgb: np.ndarray, valid: np.ndarray, unseen: np.ndarray):
+        self.rgb, self.valid, self.unseen = rgb, valid, unseen
+
+    def write(self, folder: Path, grid: Grid) -> None:
+        img = np.clip(np.round(self.rgb), 1, 255).astype(np.uint8)
+        img[:, ~self.valid] = 0
+        write_cog(folder / "image.tif", img, grid.transform, grid.crs, nodata=0)
+        write_cog(folder / "unseen.tif", (self.unseen | ~self.valid).astype(np.uint8)[None],
+                  grid.transform, grid.crs)
+
+    @classmethod
+    def read(cls, folder: Path) -> DayImages:
+        if not (folder / "image.tif").exists():
+            raise RunError(f"{folder / 'image.tif'} is missing: re-run that day")
+        with rasterio.open(folder / "image.tif") as ds:
+            rgb = ds.read().astype(np.float32)
+            valid = ds.read_masks(1) > 0
+        with rasterio.open(folder / "unseen.tif") as ds:
+            unseen = ds.read(1) > 0
+        return cls(rgb, valid, unseen)
+
+
+def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
+    known = before.valid & after.valid
+    return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
+
+
+def _evidence(change: Change, grid: Grid) -> Evidence:
+    def px(corners):
+        c, r = grid.to_pixel(corners[:, 0], corners[:, 1])
+        return np.column_stack([c, r]) - 0.5
+
+    return Evidence(changed=lambda c: change.fraction_in(change.mask, px(c)),
+                    unknown=lambda c: change.fraction_in(change.unknown, px(c)))
+
+
+def _reference(site: Site, files: list[Path]):
+    """The reference scene: the site's image, or the first day adopted as the reference."""
+    if site.reference is not None:
+        return reference_scene(site.reference)
+    adopted = site.folder / "reference-first.tif"
+    if not adopted.exists():
+        bounds = unary_union([z.polygon for z in site.zones]).buffer(100).bounds
+        g = site.gsd
+        w, h = int(np.ceil((bounds[2] - bounds[0]) / g)), int(np.ceil((bounds[3] - bounds[1])
+                                                                       / g))
+        grid = Grid(site.crs, rasterio.transform.from_origin(bounds[0], bounds[3], g, g), w, h)
+        first = ingest(files, grid)
+        DayImages(first.rgb, first.valid, np.zeros(grid.shape, bool)).write(
+            adopted.parent / ".adopt", grid)
+        (adopted.parent / ".adopt" / "image.tif").rename(adopted)
+        shutil.rmtree(adopted.parent / ".adopt")
+    return reference_scene(adopted)
+
+
+def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) -> Objects:
+    model = load_model(str(opts.weights))
+    aoi = unary_union([z.polygon for z in site.zones])
+    with rasterio.open(folder / "image.tif") as ds:
+        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=opts.conf))
+    source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
+                        ref.rgb if site.reference is not None else None)
+    return identify_objects(found, source, ref.grid.pixel_m, site.types)
+
+
+def _track(history: History, date: str, prev_date: str | None, detected: list[dict],
+           images: DayImages, grid: Grid, site: Site, ref) -> tuple:
+    """Events against the previous stored day, carried objects, and the change evidence."""
+    metres = grid.pixel_m / abs(grid.transform.a)
+    if prev_date is None:
+        change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
+                               grid)
+        return [], [], change
+    prev = history.day(prev_date)
+    before = DayImages.read(site.folder / Path(prev.image).parent)
+    change = day_change(before, images, grid)
+    evts, carried = track_events(prev.objects, detected, _evidence(change, grid), metres)
+    return evts, carried, change
+
+
+def _render(folder: Path, report: dict, objects: list[dict], change: Change | None,
+            crs: str) -> None:
+    write_json(folder / "report.json", report)
+    write_text(folder / "report.md", render_markdown(report))
+    write_json(folder / "detections.geojson", detections_geojson(objects, crs))
+    if change is not None:
+        write_json(folder / "changes.geojson", regions_geojson(change))
+
+
+def detections_geojson(objects: list[dict], crs: str) -> dict:
+    feats = []
+    for o in objects:
+        c = np.asarray(o["corners"])
+        lon, lat = to_lonlat(crs, c[:, 0], c[:, 1])
+        ring = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
+        props = {**o["props"], "status": o["status"], "zone": o.get("zone")}
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _acquisition(day_sources, acquired, aligned, unseen_fraction) -> dict:
+    return {"acquired": acquired, "sources": day_sources,
+            "registration": aligned.registration.report(),
+            "normalisation": aligned.normalisation.report(),
+            "cloud_fraction": round(aligned.cloud_fraction, 5),
+            "unknown_fraction": round(unseen_fraction, 5)}
+
+
+def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
+    """Process one drop; returns the day's report and its folder."""
+    site = opts.site
+    files = drop_files(opts.drop)
+    date = resolve_date(opts.drop, files, opts.date)
+    folder = _day_folder(opts, date)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.partial"
+    for stale in folder.parent.glob(f".{folder.name}.*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)
+    progress("ingest")
+    ref = _reference(site, files)
+    day = ingest(files, ref.grid)
+    with History(opts.db or site.default_db) as history:
+        dup = history.date_of_sources([s["sha256"] for s in day.sources])
+        if dup and dup != date:
+            raise RunError(f"duplicate drop: these files were already processed as {dup}")
+        progress("register")
+        aligned = align(ref, day)
+        images = DayImages(aligned.rgb, aligned.valid, aligned.cloud)
+        tmp.mkdir(parents=True)
+        try:
+            images.write(tmp, ref.grid)
+            progress("detect")
+            objects = _detect(images, ref, site, tmp, opts)
+            detected = _object_rows(objects, site)
+            progress("track")
+            prev_date = history.previous_date(date)
+            evts, carried, change = _track(history, date, prev_date, detected, images,
+                                           ref.grid, site, ref)
+            stored = detected + carried
+            unseen = float((images.unseen | ~images.valid).mean())
+            acquired = day.acquired.isoformat() if day.acquired else None
+            acq = _acquisition(day.sources, acquired, aligned, unseen)
+            report = build_report(site.name, date, prev_date, acq, stored, evts,
+                                  change.summary(), Path(opts.weights).name)
+            _render(tmp, report, stored, change, ref.grid.crs)
+            progress("store")
+            image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
+                if folder.is_relative_to(site.folder.resolve()) else folder / "image.tif"
+            with history.transaction():
+                history.put_day(DayRecord(date, acquired, day.sources, acq["registration"],
+                                          acq["cloud_fraction"], str(image_rel), stored),
+                                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+                history.put_events(date, prev_date, evts)
+                history.put_report(date, report)
+                later = _refresh_next(history, date, images, ref, site, opts)
+            _swap(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if later:
+            _render(*later)
+    return report, folder
+
+
+def _swap(tmp: Path, folder: Path) -> None:
+    """Put the new day folder in place of the old one."""
+    old = folder.parent / f".{folder.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _refresh_next(history: History, date: str, images: DayImages, ref, site: Site,
+                  opts: RunOptions):
+    """When a day lands before an already stored one, recompute that later day's events
+    against it (inside the same transaction). Returns what to re-render, or None."""
+    nxt = history.next_date(date)
+    if nxt is None:
+        return None
+    rec = history.day(nxt)
+    folder = site.folder / Path(rec.image).parent
+    later = DayImages.read(folder)
+    change = day_change(images, later, ref.grid)
+    detected = [o for o in rec.objects if o["status"] == "detected"]
+    metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
+    prev = history.day(date)
+    evts, carried = track_events(prev.objects, detected, _evidence(change, ref.grid), metres)
+    stored = detected + carried
+    old = history.report(nxt)
+    report = build_report(site.name, nxt, date, old["acquisition"], stored, evts,
+                          change.summary(), old["detector"]["weights"])
+    rec.objects = stored
+    history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    history.put_events(nxt, date, evts)
+    history.put_report(nxt, report)
+    return folder, report, stored, change, ref.grid.crs
+
+

@@ -1,0 +1,180 @@
+"""The SQLite history: acquisitions, objects, events and each day's report. The only module
+that speaks SQL. Each day is written in one transaction; re-writing a day replaces it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS acquisitions (
+    date TEXT PRIMARY KEY, acquired TEXT, sources TEXT NOT NULL, registration TEXT NOT NULL,
+    cloud_fraction REAL NOT NULL, image TEXT NOT NULL, written TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    sha256 TEXT NOT NULL, date TEXT NOT NULL REFERENCES acquisitions(date) ON DELETE CASCADE,
+    file TEXT NOT NULL, PRIMARY KEY (sha256, date));
+CREATE TABLE IF NOT EXISTS objects (
+    date TEXT NOT NULL REFERENCES acquisitions(date) ON DELETE CASCADE, idx INTEGER NOT NULL,
+    status TEXT NOT NULL, class TEXT NOT NULL, type TEXT, zone TEXT, confidence REAL,
+    x REAL, y REAL, lon REAL, lat REAL, length_m REAL, span_m REAL, heading_deg REAL,
+    corners TEXT NOT NULL, props TEXT NOT NULL, PRIMARY KEY (date, idx));
+CREATE TABLE IF NOT EXISTS events (
+    date TEXT NOT NULL REFERENCES acquisitions(date) ON DELETE CASCADE, idx INTEGER NOT NULL,
+    previous_date TEXT, kind TEXT NOT NULL, class TEXT, type TEXT, zone TEXT,
+    lon REAL, lat REAL, confidence REAL, flags TEXT NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (date, idx));
+CREATE TABLE IF NOT EXISTS reports (
+    date TEXT PRIMARY KEY REFERENCES acquisitions(date) ON DELETE CASCADE,
+    report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+    date TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL,
+    error TEXT, attempted TEXT NOT NULL, PRIMARY KEY (date, rule, target));
+"""
+
+OBJECT_COLUMNS = ("idx", "status", "class", "type", "zone", "confidence", "x", "y", "lon", "lat",
+                  "length_m", "span_m", "heading_deg")
+EVENT_COLUMNS = ("idx", "previous_date", "kind", "class", "type", "zone", "lon", "lat",
+                 "confidence")
+
+
+@dataclass
+class DayRecord:
+    """Everything stored for one day."""
+
+    date: str
+    acquired: str | None
+    sources: list[dict]
+    registration: dict
+    cloud_fraction: float
+    image: str  # path of the day's aligned image, relative to the site folder
+    objects: list[dict]  # each with OBJECT_COLUMNS plus corners and props
+
+
+class History:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """One atomic write: everything inside commits together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- writing (call inside a transaction) --------------------------------------------
+    def put_day(self, rec: DayRecord, written: str) -> None:
+        """Insert a day, replacing whatever was stored for that date."""
+        c = self.conn
+        c.execute("DELETE FROM acquisitions WHERE date = ?", (rec.date,))
+        c.execute("INSERT INTO acquisitions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (rec.date, rec.acquired, json.dumps(rec.sources), json.dumps(rec.registration),
+                   rec.cloud_fraction, rec.image, written))
+        c.executemany("INSERT INTO sources VALUES (?, ?, ?)",
+                      [(s["sha256"], rec.date, s["file"]) for s in rec.sources])
+        c.executemany(
+            f"INSERT INTO objects VALUES (?, {', '.join('?' * len(OBJECT_COLUMNS))}, ?, ?)",
+            [(rec.date, *(o.get(k) for k in OBJECT_COLUMNS), json.dumps(o["corners"]),
+              json.dumps(o.get("props", {}))) for o in rec.objects])
+
+    def put_events(self, date: str, previous_date: str | None, events: list[dict]) -> None:
+        """Replace a day's events (against `previous_date`)."""
+        self.conn.execute("DELETE FROM events WHERE date = ?", (date,))
+        rows = [{**e, "idx": i, "previous_date": previous_date} for i, e in enumerate(events)]
+        self.conn.executemany(
+            f"INSERT INTO events VALUES (?, {', '.join('?' * len(EVENT_COLUMNS))}, ?, ?)",
+            [(date, *(e.get(k) for k in EVENT_COLUMNS), json.dumps(e.get("flags", [])),
+              json.dumps(e.get("detail", {}))) for e in rows])
+
+    def put_report(self, date: str, report: dict) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?)",
+                          (date, json.dumps(report, sort_keys=True)))
+
+    def record_delivery(self, date: str, rule: str, target: str, status: str,
+                        error: str | None, attempted: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
+                          (date, rule, target, status, error, attempted))
+
+    # -- reading ----------------------------------------------------------------------------
+    def dates(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT date FROM acquisitions ORDER BY date")]
+
+    def previous_date(self, date: str) -> str | None:
+        row = self.conn.execute("SELECT max(date) FROM acquisitions WHERE date < ?",
+                                (date,)).fetchone()
+        return row[0]
+
+    def next_date(self, date: str) -> str | None:
+        row = self.conn.execute("SELECT min(date) FROM acquisitions WHERE date > ?",
+                                (date,)).fetchone()
+        return row[0]
+
+    def date_of_sources(self, hashes: list[str]) -> str | None:
+        """A stored date whose drop had exactly these file hashes."""
+        for (date,) in self.conn.execute("SELECT DISTINCT date FROM sources"):
+            stored = {r[0] for r in self.conn.execute(
+                "SELECT sha256 FROM sources WHERE date = ?", (date,))}
+            if stored == set(hashes):
+                return date
+        return None
+
+    def day(self, date: str) -> DayRecord | None:
+        row = self.conn.execute("SELECT * FROM acquisitions WHERE date = ?", (date,)).fetchone()
+        if row is None:
+            return None
+        objects = []
+        for o in self.conn.execute("SELECT * FROM objects WHERE date = ? ORDER BY idx", (date,)):
+            d = {k: o[k] for k in OBJECT_COLUMNS}
+            d["corners"] = json.loads(o["corners"])
+            d["props"] = json.loads(o["props"])
+            objects.append(d)
+        return DayRecord(date, row["acquired"], json.loads(row["sources"]),
+                         json.loads(row["registration"]), row["cloud_fraction"], row["image"],
+                         objects)
+
+    def events(self, date: str) -> list[dict]:
+        out = []
+        for e in self.conn.execute("SELECT * FROM events WHERE date = ? ORDER BY idx", (date,)):
+            d = {k: e[k] for k in EVENT_COLUMNS}
+            d["flags"] = json.loads(e["flags"])
+            d["detail"] = json.loads(e["detail"])
+            out.append(d)
+        return out
+
+    def report(self, date: str) -> dict | None:
+        row = self.conn.execute("SELECT report FROM reports WHERE date = ?", (date,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def counts_by_type(self) -> dict[str, dict[str, int]]:
+        """Per date: present objects (detected or recovered) by type."""
+        out: dict[str, dict[str, int]] = {d: {} for d in self.dates()}
+        for r in self.conn.execute(
+                "SELECT date, coalesce(type, class), count(*) FROM objects WHERE status != "
+                "'unknown' GROUP BY 1, 2 ORDER BY 1, 2"):
+            out[r[0]][r[1]] = r[2]
+        return out
+
+    def failed_deliveries(self) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(
+            "SELECT * FROM deliveries WHERE status = 'failed' ORDER BY date")]

@@ -1,0 +1,86 @@
+"""Type likelihoods from measured length and span against the catalogue.
+
+Each candidate type scores a Gaussian likelihood of the measured figures given its catalogue
+figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
+sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
+cannot be told apart are reported as their family; a measurement far from every type is
+`unknown`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from detect.identify.catalogue import AircraftType, load_catalogue
+from detect.identify.measure import Measurement
+
+TOLERANCE = 0.03  # relative model tolerance on catalogue figures
+MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
+TYPE_POSTERIOR = 0.6  # below this the family is reported, when the family is sure
+HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
+
+
+@dataclass(frozen=True)
+class Identification:
+    type: str
+    level: str  # "type", "family" or "unknown"
+    confidence: float
+    alternatives: list[dict]
+    evidence: str
+    role: str | None
+    family: str | None
+
+
+def _distance(m: Measurement, t: AircraftType) -> float:
+    s_len = math.hypot(m.sigma_m, TOLERANCE * t.length_m)
+    s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
+    if t.is_helicopter:
+        s_len = math.hypot(s_len, HELI_LENGTH_SIGMA)
+    return math.hypot((m.length_m - t.length_m) / s_len, (m.span_m - t.span_m) / s_span)
+
+
+def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftType]:
+    """Catalogue types an object of detector class `klass` may be (optionally restricted)."""
+    want = "helicopter" if klass == "helicopter" else "fixed-wing"
+    types = [t for t in load_catalogue().values() if t.klass == want]
+    if allowed is not None:
+        types = [t for t in types if t.name in allowed or t.family in allowed]
+    return types
+
+
+def _figures(m: Measurement, helicopter: bool) -> str:
+    if helicopter:
+        return f"fuselage {m.length_m:.1f} m, rotor {m.span_m:.1f} m"
+    return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m"
+
+
+def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Identification:
+    """The most likely type (or family, or unknown) for a measured object."""
+    helicopter = klass == "helicopter"
+    types = candidates(klass, allowed)
+    measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)"
+    if klass == "vehicle" or not types:
+        return Identification("unknown", "unknown", 0.0, [], measured, None, None)
+    d = {t.name: _distance(m, t) for t in types}
+    like = {k: math.exp(-0.5 * v * v) for k, v in d.items()}
+    total = sum(like.values())
+    ranked = sorted(types, key=lambda t: d[t.name])
+    best = ranked[0]
+    post = {k: (v / total if total > 0 else 0.0) for k, v in like.items()}
+    alternatives = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[1:4]]
+    if d[best.name] > MAX_DISTANCE:
+        near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
+        return Identification("unknown", "unknown", 0.0, alternatives,
+                              f"{measured}; nothing in the catalogue fits (nearest: {near})",
+                              None, None)
+    family = sum(post[t.name] for t in types if t.family == best.family)
+    ref = f"{best.name} is {best.length_m:g} x {best.span_m:g}"
+    if post[best.name] < TYPE_POSTERIOR and family >= TYPE_POSTERIOR and \
+            sum(t.family == best.family for t in types) > 1:
+        members = "/".join(t.name for t in types if t.family == best.family)
+        return Identification(best.family, "family", round(family, 3), alternatives,
+                              f"{measured}; {ref} ({members} cannot be told apart here)",
+                              best.role, best.family)
+    return Identification(best.name, "type", round(post[best.name], 3), alternatives,
+                          f"{measured}; {ref}", best.role, best.family)

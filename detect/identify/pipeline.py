@@ -1,0 +1,72 @@
+"""Identify every object of an `Objects` container from the image it was found on."""
+
+from __future__ import annotations
+
+import numpy as np
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+
+from detect.identify.match import identify
+from detect.identify.measure import measure
+from detect.objects import Objects
+
+
+class ArrayImage:
+    """An in-memory (bands, rows, cols) image with its pixel->map transform."""
+
+    def __init__(self, image: np.ndarray, crs, transform, reference: np.ndarray | None = None):
+        self.image, self.crs, self.transform = image, crs, transform
+        self.reference = reference
+
+    def around(self, corners: np.ndarray):
+        return self.image, self.transform
+
+
+class DatasetImage:
+    """A rasterio dataset read in a window around each object (memory stays small)."""
+
+    reference = None
+
+    def __init__(self, ds, reader):
+        self.ds, self.reader = ds, reader
+        self.crs = ds.crs.to_string() if ds.crs else None
+
+    def around(self, corners: np.ndarray):
+        cols, rows = ~self.ds.transform @ (corners[:, 0], corners[:, 1])
+        pad = 0.6 * max(np.ptp(cols), np.ptp(rows)) + 16
+        c0, r0 = int(cols.min() - pad), int(rows.min() - pad)
+        size = int(max(np.ptp(cols), np.ptp(rows)) + 2 * pad)
+        win = Window(c0, r0, size, size)
+        img = self.reader.read(win, size).transpose(2, 0, 1).astype(np.float32)
+        return img, window_transform(win, self.ds.transform)
+
+
+def identify_objects(objects: Objects, source, gsd: float,
+                     allowed: list[str] | None = None) -> Objects:
+    """Add measured size, heading and type fields to each object."""
+    if not len(objects):
+        return objects
+    fields: dict[str, list] = {k: [] for k in (
+        "length_m", "span_m", "heading_deg", "size_sigma_m", "type", "type_level",
+        "type_confidence", "type_alternatives", "type_evidence", "role")}
+    lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
+    for i in range(len(objects)):
+        image, transform = source.around(objects.corners[i])
+        m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]),
+                    float(lengths[i]), float(widths[i]), objects.klass[i] == "helicopter", gsd,
+                    source.reference)
+        ident = identify(m, objects.klass[i], allowed)
+        for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
+                           ("heading_deg", round(m.heading_deg, 1)),
+                           ("size_sigma_m", round(m.sigma_m, 2)), ("type", ident.type),
+                           ("type_level", ident.level), ("type_confidence", ident.confidence),
+                           ("type_alternatives", ident.alternatives),
+                           ("type_evidence", ident.evidence), ("role", ident.role)):
+            fields[key].append(value)
+    extra = dict(objects.extra)
+    for k, v in fields.items():
+        arr = np.empty(len(v), dtype=object)
+        arr[:] = v
+        extra[k] = arr
+    return Objects(objects.corners, objects.klass, objects.confidence, objects.crs, objects.gsd,
+                   extra)

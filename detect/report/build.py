@@ -1,0 +1,66 @@
+"""report.json: the documented, versioned record of one day (schema_version 1).
+
+Fields: site, date, previous_date, acquisition (acquired, sources, registration,
+normalisation, cloud_fraction, unknown_fraction), counts (by_type, by_class, by_zone with
+total and by_type), total_aircraft (aircraft and helicopters present), events (kind, class,
+type, zone, lon, lat, confidence, flags), event_counts, changes (changed_fraction,
+unknown_fraction, regions, changed_area_m2), detector (weights), tool_version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from detect import __version__
+
+SCHEMA_VERSION = 1
+PRESENT = ("detected", "recovered")
+
+
+def label(obj: dict) -> str:
+    """What a reader calls an object: its type, `vehicle`, or `unknown <class>`."""
+    if obj["class"] == "vehicle":
+        return "vehicle"
+    t = obj.get("type")
+    return t if t and t != "unknown" else f"unknown {obj['class']}"
+
+
+def counts(objects: list[dict]) -> dict:
+    present = [o for o in objects if o["status"] in PRESENT]
+    by_zone: dict[str, Counter] = {}
+    for o in present:
+        by_zone.setdefault(o.get("zone") or "outside zones", Counter())[label(o)] += 1
+    return {
+        "by_type": dict(sorted(Counter(label(o) for o in present).items())),
+        "by_class": dict(sorted(Counter(o["class"] for o in present).items())),
+        "by_zone": {z: {"total": sum(c.values()), "by_type": dict(sorted(c.items()))}
+                    for z, c in sorted(by_zone.items())},
+        "unseen": sum(o["status"] == "unknown" for o in objects),
+    }
+
+
+def _event_row(e: dict) -> dict:
+    return {"kind": e["kind"], "class": e["class"], "type": e.get("type"),
+            "zone": e.get("zone"), "lon": round(e["lon"], 7), "lat": round(e["lat"], 7),
+            "confidence": None if e.get("confidence") is None else round(e["confidence"], 4),
+            "flags": e.get("flags", [])}
+
+
+def build_report(site: str, date: str, previous: str | None, acquisition: dict,
+                 objects: list[dict], events: list[dict], changes: dict, weights: str) -> dict:
+    c = counts(objects)
+    rows = [_event_row(e) for e in events]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "site": site,
+        "date": date,
+        "previous_date": previous,
+        "acquisition": acquisition,
+        "counts": c,
+        "total_aircraft": c["by_class"].get("aircraft", 0) + c["by_class"].get("helicopter", 0),
+        "events": rows,
+        "event_counts": dict(sorted(Counter(r["kind"] for r in rows).items())),
+        "changes": changes,
+        "detector": {"weights": weights},
+        "tool_version": __version__,
+    }

@@ -1,0 +1,122 @@
+"""`Site`: the base's configuration (site.yaml and its zones), validated on load.
+
+    name: sample-base          # the base's name
+    crs: EPSG:32636            # the base grid's CRS
+    gsd: 0.5                   # metres per pixel of the base grid
+    reference: reference.tif   # the reference image (relative to site.yaml), or `first`
+    zones: zones.geojson       # named polygons (WGS84), property `name`
+    types: [An-124, Il-76]     # optional: candidate types (or families) for identification
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+from shapely.geometry import Point, shape
+from shapely.ops import transform as shp_transform
+
+from detect.geo import WGS84, transform_xy
+from detect.identify.catalogue import load_catalogue
+
+
+class SiteError(Exception):
+    """A site.yaml that cannot be used; the message names the file and field."""
+
+
+@dataclass
+class Zone:
+    name: str
+    polygon: object  # shapely geometry in the site CRS
+
+
+@dataclass
+class Site:
+    path: Path
+    name: str
+    crs: str
+    gsd: float
+    reference: Path | None  # None: adopt the first clear day
+    zones: list[Zone]
+    types: list[str] | None = None
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def zone_of(self, x: float, y: float) -> str | None:
+        """The zone containing a map point (the first listed wins), else None."""
+        p = Point(x, y)
+        return next((z.name for z in self.zones if z.polygon.contains(p)), None)
+
+    @property
+    def default_db(self) -> Path:
+        return self.folder / "history.sqlite"
+
+    @property
+    def reports(self) -> Path:
+        return self.folder / "reports"
+
+
+def _fail(path: Path, msg: str):
+    raise SiteError(f"{path}: {msg}")
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site.yaml."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        _fail(path, f"cannot read: {exc}")
+    if not isinstance(raw, dict):
+        _fail(path, "must be a mapping of fields (name, crs, gsd, reference, zones)")
+    for key in ("name", "crs", "gsd", "reference", "zones"):
+        if key not in raw:
+            _fail(path, f"missing field `{key}`")
+    try:
+        crs = CRS.from_user_input(raw["crs"]).to_string()
+    except CRSError:
+        _fail(path, f"field `crs`: unknown CRS {raw['crs']!r}")
+    gsd = raw["gsd"]
+    if not isinstance(gsd, int | float) or not 0 < gsd <= 10:
+        _fail(path, f"field `gsd`: must be metres per pixel in (0, 10], got {gsd!r}")
+    reference = None
+    if raw["reference"] != "first":
+        reference = path.parent / str(raw["reference"])
+        if not reference.is_file():
+            _fail(path, f"field `reference`: {reference} does not exist (or write `first`)")
+    zones = _zones(path, path.parent / str(raw["zones"]), crs)
+    types = raw.get("types")
+    if types is not None:
+        known = set(load_catalogue()) | {t.family for t in load_catalogue().values()}
+        if not isinstance(types, list) or not types:
+            _fail(path, "field `types`: must be a list of catalogue types or families")
+        bad = [t for t in types if t not in known]
+        if bad:
+            _fail(path, f"field `types`: not in the catalogue: {', '.join(map(str, bad))}")
+    return Site(path, str(raw["name"]), crs, float(gsd), reference, zones, types, raw)
+
+
+def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:
+    try:
+        data = json.loads(path.read_text())
+        features = data["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail(site_path, f"field `zones`: cannot read {path} as a GeoJSON FeatureCollection "
+                         f"({exc})")
+    zones = []
+    for i, f in enumerate(features):
+        name = (f.get("properties") or {}).get("name")
+        if not name:
+            _fail(site_path, f"field `zones`: feature {i} of {path} has no `name` property")
+        geom = shape(f["geometry"])
+        zones.append(Zone(name, shp_transform(lambda x, y: transform_xy(WGS84, crs, x, y), geom)))
+    if not zones:
+        _fail(site_path, f"field `zones`: {path} holds no zones")
+    return zones
