@@ -6,6 +6,7 @@ import click
 
 from detect import __version__
 from detect.cli.aircraft import aircraft
+from detect.cli.eval import evaluate
 from detect.cli.register import change, register
 from detect.cli.run import history, run
 from detect.cli.synth import synth
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(aircraft)
 main.add_command(change)
+main.add_command(evaluate)
 main.add_command(history)
 main.add_command(register)
 main.add_command(run)

@@ -40,23 +40,29 @@ class SliceConfig:
     model_gsd: float = MODEL_GSD
 
 
-def native_gsd(ds, gsd: float | None) -> float:
-    """Ground metres per pixel of a dataset: measured on the ellipsoid when it is
-    georeferenced (right for geographic and Web Mercator CRSs), else `gsd`."""
+def pixel_size(ds, gsd: float | None) -> tuple[float, float]:
+    """Ground metres per pixel along columns and rows: measured on the ellipsoid at the
+    centre when the dataset is georeferenced (geographic pixels are not square on the ground,
+    Web Mercator pixels are not metres), else `gsd` for both."""
     if ds.crs is None or ds.transform.is_identity:
         if gsd is None:
             raise RasterError("the image has no georeferencing: give its metres per pixel "
                               "with --gsd")
-        return gsd
+        return gsd, gsd
     if gsd is not None:
-        return gsd
+        return gsd, gsd
     cx, cy = ds.width / 2, ds.height / 2
     t = ds.transform
     x0, y0 = t @ (cx, cy)
     x1, y1 = t @ (cx + 1, cy)
     x2, y2 = t @ (cx, cy + 1)
-    gx = float(ground_distance(ds.crs, x0, y0, x1, y1))
-    gy = float(ground_distance(ds.crs, x0, y0, x2, y2))
+    return (float(ground_distance(ds.crs, x0, y0, x1, y1)),
+            float(ground_distance(ds.crs, x0, y0, x2, y2)))
+
+
+def native_gsd(ds, gsd: float | None) -> float:
+    """One ground metres-per-pixel figure for a dataset (geometric mean of both axes)."""
+    gx, gy = pixel_size(ds, gsd)
     return math.sqrt(gx * gy)
 
 
@@ -87,8 +93,8 @@ class Reader:
             inner = window.intersection(full)
         except rasterio.errors.WindowError:
             return np.zeros((out, out, 3), np.uint8)
-        k = out / window.width
-        oh, ow = max(1, round(inner.height * k)), max(1, round(inner.width * k))
+        kx, ky = out / window.width, out / window.height
+        oh, ow = max(1, round(inner.height * ky)), max(1, round(inner.width * kx))
         data = ds.read(self.bands, window=inner, out_shape=(3, oh, ow),
                        resampling=Resampling.bilinear, masked=True)
         mask = np.ma.getmaskarray(data).any(axis=0)
@@ -97,24 +103,25 @@ class Reader:
             arr = np.clip((arr - self.stretch[0]) / self.stretch[1] * 255, 0, 255)
         arr[:, mask] = 0
         img = np.zeros((out, out, 3), np.uint8)
-        r0, c0 = round((inner.row_off - window.row_off) * k), round((inner.col_off -
-                                                                     window.col_off) * k)
+        r0 = round((inner.row_off - window.row_off) * ky)
+        c0 = round((inner.col_off - window.col_off) * kx)
         h, w = min(oh, out - r0), min(ow, out - c0)
         img[r0:r0 + h, c0:c0 + w] = arr.transpose(1, 2, 0)[:h, :w].astype(np.uint8)
         return img
 
 
-def slice_windows(region: Window, step_native: float, size_native: float) -> list[Window]:
-    """Windows of `size_native` px every `step_native` px covering `region` (the last row and
-    column are pulled back so that they end at the region's edge)."""
-    def starts(off, length):
-        n = max(1, math.ceil((length - size_native) / step_native) + 1)
-        last = off + max(length - size_native, 0)
-        return [min(off + i * step_native, last) for i in range(n)]
+def slice_windows(region: Window, step: float, size: float, ky: float = 1.0) -> list[Window]:
+    """Windows of `size` native columns every `step` columns covering `region`, `ky` times
+    as many rows as columns (pixels that are not square on the ground); the last row and
+    column are pulled back so that they end at the region's edge."""
+    def starts(off, length, size, step):
+        n = max(1, math.ceil((length - size) / step) + 1)
+        last = off + max(length - size, 0)
+        return [min(off + i * step, last) for i in range(n)]
 
-    return [Window(c, r, size_native, size_native)
-            for r in starts(region.row_off, region.height)
-            for c in starts(region.col_off, region.width)]
+    return [Window(c, r, size, size * ky)
+            for r in starts(region.row_off, region.height, size * ky, step * ky)
+            for c in starts(region.col_off, region.width, size, step)]
 
 
 def _region(ds, aoi) -> Window:
@@ -141,11 +148,10 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         georef = ds.crs is not None and not ds.transform.is_identity
-    g = native_gsd(ds, gsd)
-    k = cfg.model_gsd / g  # native pixels per model pixel
+    gx, gy = pixel_size(ds, gsd)
+    kx, ky = cfg.model_gsd / gx, cfg.model_gsd / gy  # native pixels per model pixel
     region = _region(ds, aoi)
-    size_n, step_n = cfg.size * k, (cfg.size - cfg.overlap) * k
-    windows = slice_windows(region, step_n, size_n)
+    windows = slice_windows(region, (cfg.size - cfg.overlap) * kx, cfg.size * kx, ky / kx)
     if aoi is not None:
         t = ds.transform if georef else rasterio.Affine.identity()
         windows = [w for w in windows if aoi.intersects(box(*rasterio.windows.bounds(w, t)))]
@@ -160,7 +166,7 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
             interior = _interior_edges(w, region)
             for box_px, conf, name in zip(c, p, names, strict=True):
                 seams.append(_touches(box_px, interior, cfg.size))
-                corners.append(box_px * k + [w.col_off, w.row_off])
+                corners.append(box_px * [kx, ky] + [w.col_off, w.row_off])
                 confs.append(conf)
                 classes.append(name)
         bar.update(len(batch))
@@ -178,7 +184,7 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
         return Objects(corners_map, np.asarray(classes, object)[keep],
                        np.asarray(confs)[keep], ds.crs.to_string(), None)
     return Objects(corners_px, np.asarray(classes, object)[keep], np.asarray(confs)[keep],
-                   None, g)
+                   None, math.sqrt(gx * gy))
 
 
 def _to_point(ds, xy, georef):

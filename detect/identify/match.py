@@ -19,6 +19,7 @@ TOLERANCE = 0.03  # relative model tolerance on catalogue figures
 MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
 TYPE_POSTERIOR = 0.6  # below this the family is reported, when the family is sure
 HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
+SWEEP_SIGMA = 5.0  # degrees: leading-edge sweep measured on the silhouette
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ def _distance(m: Measurement, t: AircraftType) -> float:
     s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
     if t.is_helicopter:
         s_len = math.hypot(s_len, HELI_LENGTH_SIGMA)
-    return math.hypot((m.length_m - t.length_m) / s_len, (m.span_m - t.span_m) / s_span)
+    sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else (m.sweep_deg - t.sweep_deg) / \
+        SWEEP_SIGMA
+    return math.hypot((m.length_m - t.length_m) / s_len, (m.span_m - t.span_m) / s_span, sweep)
 
 
 def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftType]:
@@ -52,7 +55,8 @@ def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftTyp
 def _figures(m: Measurement, helicopter: bool) -> str:
     if helicopter:
         return f"fuselage {m.length_m:.1f} m, rotor {m.span_m:.1f} m"
-    return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m"
+    sweep = "" if m.sweep_deg is None else f", sweep {m.sweep_deg:.0f} deg"
+    return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}"
 
 
 def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Identification:
@@ -75,7 +79,8 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
                               None, None)
     family = sum(post[t.name] for t in types if t.family == best.family)
-    ref = f"{best.name} is {best.length_m:g} x {best.span_m:g}"
+    ref = f"{best.name} is {best.length_m:g} x {best.span_m:g}" + (
+        "" if m.sweep_deg is None or best.is_helicopter else f", {best.sweep_deg:g} deg")
     if post[best.name] < TYPE_POSTERIOR and family >= TYPE_POSTERIOR and \
             sum(t.family == best.family for t in types) > 1:
         members = "/".join(t.name for t in types if t.family == best.family)

@@ -22,13 +22,14 @@ class Measurement:
     heading_deg: float  # nose direction, clockwise from north
     sigma_m: float  # one-sigma uncertainty of length and span
     ok: bool  # False when no silhouette could be segmented (box figures are used)
+    sweep_deg: float | None = None  # leading-edge sweep of the wings
 
 
 def _metre_vectors(crs, transform, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel displacement for one ground metre east and one north at map point (x, y)."""
     if crs is None:
-        inv = ~transform
-        return np.array([inv.a, inv.d]), np.array([-inv.b, -inv.e])
+        inv = ~transform  # map units are metres: one metre east is (1, 0), north is (0, 1)
+        return np.array([inv.a, inv.d]), np.array([inv.b, inv.e])
     (lon,), (lat,) = to_lonlat(crs, [x], [y])
     out = []
     for az in (90.0, 0.0):
@@ -86,45 +87,86 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float) -> np.ndarra
 
 
 def _extent(coords: np.ndarray) -> float:
-    lo, hi = np.percentile(coords, [0.5, 99.5])
-    return float(hi - lo)
+    """Extent in pixels of pixel coordinates (edge to edge)."""
+    return float(coords.max() - coords.min() + 1)
 
 
-def _symmetry(mask: np.ndarray, axis: int) -> float:
-    """IoU of the mask with its mirror image across the line through its centroid along
-    `axis` (0: the u axis, columns; 1: the v axis, rows)."""
+def _mirror_score(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray, a: float) -> float:
+    """Fraction of silhouette pixels whose mirror image across the line through `centre` at
+    angle `a` (chip pixel coordinates) is also silhouette."""
+    d = np.array([math.cos(a), math.sin(a)])
+    rel = pts - centre
+    mirrored = centre + 2 * (rel @ d)[:, None] * d - rel
+    ij = np.round(mirrored).astype(int)
+    ok = (ij[:, 0] >= 0) & (ij[:, 0] < mask.shape[1]) & (ij[:, 1] >= 0) & (ij[:, 1] <
+                                                                            mask.shape[0])
+    hit = np.zeros(len(pts), bool)
+    hit[ok] = mask[ij[ok, 1], ij[ok, 0]]
+    return float(hit.mean())
+
+
+def fuselage_axis(mask: np.ndarray) -> tuple[float, np.ndarray]:
+    """The line an aircraft is mirror-symmetric about: its angle in the chip (radians, from
+    the column axis towards the row axis) and a point on it (the silhouette's centroid)."""
     rows, cols = np.nonzero(mask)
-    if axis == 0:
-        r0 = int(round(rows.mean()))
-        mirrored = np.zeros_like(mask)
-        rr = 2 * r0 - rows
-        ok = (rr >= 0) & (rr < mask.shape[0])
-        mirrored[rr[ok], cols[ok]] = True
-    else:
-        c0 = int(round(cols.mean()))
-        mirrored = np.zeros_like(mask)
-        cc = 2 * c0 - cols
-        ok = (cc >= 0) & (cc < mask.shape[1])
-        mirrored[rows[ok], cc[ok]] = True
-    return (mask & mirrored).sum() / max((mask | mirrored).sum(), 1)
+    pts = np.column_stack([cols, rows]).astype(float)
+    centre = pts.mean(axis=0)
+    sample = pts[:: max(1, len(pts) // 4000)]
+    coarse = np.radians(np.arange(0, 180, 2.0))
+    best = max(coarse, key=lambda a: _mirror_score(mask, sample, centre, a))
+    fine = best + np.radians(np.arange(-2, 2.01, 0.25))
+    return float(max(fine, key=lambda a: _mirror_score(mask, pts, centre, a))), centre
 
 
-def _nose_is_forward(mask: np.ndarray, helicopter: bool) -> bool:
-    """Along the fuselage (columns of the chip): True when the nose is at the high-u end.
-    An aircraft's tail carries the wide horizontal stabiliser while its nose tapers; a
-    helicopter's cabin is the heavy end and its tail boom the thin one."""
-    cols = np.nonzero(mask)[1]
-    lo, hi = np.percentile(cols, [0.5, 99.5])
-    width = mask.sum(axis=0).astype(float)
+def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
+    """Leading-edge sweep (degrees) from the most forward silhouette pixel of each slice of
+    the outer wings (t forward, s across, pixels); robust to nacelles (Theil-Sen)."""
+    from scipy.stats import theilslopes
+
+    a = np.abs(s)
+    bins = np.arange(0.3 * half_span, 0.85 * half_span, 1.0)
+    xs, les = [], []
+    for b in bins:
+        sel = (a >= b) & (a < b + 1)
+        if sel.any():
+            xs.append(b)
+            les.append(t[sel].max())
+    if len(xs) < 5:
+        return None
+    slope = theilslopes(les, xs)[0]
+    return float(math.degrees(math.atan(max(-slope, 0.0))))
+
+
+def _nose_positive(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
+    """True when the nose is towards +t. An aircraft's tail carries the wide horizontal
+    stabiliser while its nose tapers; a helicopter's cabin is its heavy end."""
+    lo, hi = t.min(), t.max()
     span = hi - lo
-    low_end = width[int(lo):int(lo + 0.2 * span) + 1]
-    high_end = width[int(hi - 0.2 * span):int(hi) + 1]
     if helicopter:
-        thick = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-        w = thick.sum(axis=0).astype(float)
-        mid = (lo + hi) / 2
-        return w[int(mid):].sum() >= w[:int(mid)].sum()
-    return low_end.max(initial=0) >= high_end.max(initial=0)
+        return bool(np.sum(t > (lo + hi) / 2) >= np.sum(t < (lo + hi) / 2))
+    low = np.ptp(s[t <= lo + 0.15 * span]) if np.any(t <= lo + 0.15 * span) else 0
+    high = np.ptp(s[t >= hi - 0.15 * span]) if np.any(t >= hi - 0.15 * span) else 0
+    return bool(low >= high)
+
+
+def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, float | None]:
+    """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
+    pixels and radians."""
+    body = mask
+    if helicopter:  # rotor blades break the mirror symmetry: find the axis on the body
+        thick = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5),
+                                                                                np.uint8))
+        body = thick.astype(bool) if thick.sum() > 20 else mask
+    a, centre = fuselage_axis(body)
+    rows, cols = np.nonzero(body)
+    rel = np.column_stack([cols, rows]) - centre
+    t = rel @ np.array([math.cos(a), math.sin(a)])
+    s = rel @ np.array([-math.sin(a), math.cos(a)])
+    if not _nose_positive(t, s, helicopter):
+        a, t, s = a + math.pi, -t, -s
+    if helicopter:
+        return _extent(t), _rotor_diameter(mask), a, None
+    return _extent(t), _extent(s), a, _sweep(t, s, _extent(s) / 2)
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
@@ -140,30 +182,17 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     masks = [silhouette(c, r, level) for level in (0.2, 0.3)]
     if masks[0].sum() < 12 or masks[1].sum() < 6:
         return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False)
-    dims = []
-    for m in masks:
-        rows, cols = np.nonzero(m)
-        dims.append((_extent(cols) * CHIP_RES_M, _extent(rows) * CHIP_RES_M))
-    (eu, ev), (eu2, ev2) = dims
-    # The fuselage is the line the aircraft is mirror-symmetric about.
-    fuselage_u = _symmetry(masks[0], 0) >= _symmetry(masks[0], 1)
-    mask = masks[0] if fuselage_u else masks[0].T
-    length, span = (eu, ev) if fuselage_u else (ev, eu)
-    seg = 0.5 * math.hypot(eu - eu2, ev - ev2)
-    if helicopter:
-        span = _rotor_diameter(masks[0]) * CHIP_RES_M
-    heading = axis_deg if fuselage_u else axis_deg + 90
-    if not _nose_is_forward(mask, helicopter):
-        heading += 180
+    (l1, s1, a, sweep), (l2, s2, _, _) = (_figures(m, helicopter) for m in masks)
+    seg = 0.5 * CHIP_RES_M * math.hypot(l1 - l2, s1 - s2)
+    heading = (axis_deg + math.degrees(a)) % 360
     sigma = math.sqrt((0.7 * gsd) ** 2 + seg**2)
-    return Measurement(float(length), float(span), float(heading % 360), float(sigma), True)
+    return Measurement(l1 * CHIP_RES_M, s1 * CHIP_RES_M, float(heading), float(sigma), True,
+                       sweep)
 
 
 def _rotor_diameter(mask: np.ndarray) -> float:
     """Longest extent over all directions: for a helicopter, the rotor's diameter."""
     rows, cols = np.nonzero(mask)
     pts = np.column_stack([cols, rows]).astype(float)
-    best = 0.0
-    for a in np.radians(np.arange(0, 180, 5)):
-        best = max(best, _extent(pts @ np.array([math.cos(a), math.sin(a)])))
-    return best
+    return max(_extent(pts @ np.array([math.cos(a), math.sin(a)]))
+               for a in np.radians(np.arange(0, 180, 3)))

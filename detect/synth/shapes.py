@@ -80,6 +80,13 @@ def _trapezoid(u, v, root_le, root_chord, tip_chord, half_span, sweep_deg, centr
     return (a <= half_span) & (u <= le) & (u >= le - chord)
 
 
+def _tail(u, v, length, root_chord, tip_chord, half_span, sweep_deg):
+    """Horizontal tail planes whose tips end exactly at the fuselage's end (the aircraft's
+    overall length stays the catalogue length)."""
+    root_le = -length / 2 + half_span * math.tan(math.radians(sweep_deg)) + tip_chord
+    return _trapezoid(u, v, root_le, root_chord, tip_chord, half_span, sweep_deg)
+
+
 def _capsule(u, v, u0, v0, length, radius):
     """A nacelle: a cylinder with rounded ends, along u."""
     du = np.clip(np.abs(u - u0) - (length / 2 - radius), 0, None)
@@ -111,7 +118,7 @@ def _large(s: Shape, u, v, light):
     flat = 0.45 + 0.65 * light[2]
     wing_le = 0.12 * L
     wing = _trapezoid(u, v, wing_le, 0.17 * L, 0.05 * L, B / 2, s.sweep)
-    tail = _trapezoid(u, v, -0.33 * L, 0.12 * L, 0.05 * L, 0.19 * B, s.sweep + 8)
+    tail = _tail(u, v, L, 0.12 * L, 0.05 * L, 0.19 * B, s.sweep + 8)
     parts = [(wing | tail, flat, 1.0), (body, _cylinder_shade(nv, light), 1.0)]
     nl, rn = max(3.0, 0.1 * L), max(0.6, 0.024 * L)
     if s.engines == 3:
@@ -141,7 +148,7 @@ def _fighter(s: Shape, u, v, light):
     body, nv = _fuselage(u, v, L, R, 0.18, 0.15)
     flat = 0.45 + 0.65 * light[2]
     wing = _trapezoid(u, v, 0.1 * L, 0.42 * L, 0.08 * L, B / 2, s.sweep)
-    tail = _trapezoid(u, v, -0.3 * L, 0.2 * L, 0.07 * L, 0.34 * B, 45)
+    tail = _tail(u, v, L, 0.2 * L, 0.07 * L, 0.34 * B, 45)
     fins = ((np.abs(np.abs(v) - 0.09 * B) < 0.25) & (u < -0.25 * L) & (u > -0.47 * L))
     canopy = (u > 0.18 * L) & (u < 0.3 * L) & (np.abs(v) < 0.45 * R)
     return [(wing | tail, flat, 0.95), (body, _cylinder_shade(nv, light), 1.0),

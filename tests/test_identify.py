@@ -1,0 +1,90 @@
+"""The catalogue, silhouette measurement on rendered aircraft, and type matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasterio.transform import from_origin
+
+from detect.identify.catalogue import load_catalogue
+from detect.identify.match import identify
+from detect.identify.measure import Measurement, measure
+from detect.synth.shapes import paste, render_sprite, shape_for
+
+
+def test_catalogue_has_sourced_rows_and_the_reference_figures():
+    cat = load_catalogue()
+    assert len(cat) >= 35
+    assert all(t.source.strip() for t in cat.values())
+    for name, length, span in [("An-124", 69.1, 73.3), ("Il-76", 46.6, 50.5),
+                               ("An-26", 23.8, 29.2), ("Su-34", 23.3, 14.7),
+                               ("Tu-154", 47.9, 37.6), ("C-17", 53.0, 51.8),
+                               ("C-130", 29.8, 40.4), ("Mi-8", 18.2, 21.3)]:
+        assert (cat[name].length_m, cat[name].span_m) == (length, span)
+    for name in ["Il-78", "A-50", "Su-30SM", "Su-35", "MiG-31", "Ka-52", "Mi-26", "B747"]:
+        assert name in cat
+
+
+def _m(length, span, sweep=None, sigma=0.6):
+    return Measurement(length, span, 0.0, sigma, True, sweep)
+
+
+def test_an124_and_il76_are_never_confused():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a = identify(_m(69.1 + rng.normal(0, 0.8), 73.3 + rng.normal(0, 0.8),
+                        32 + rng.normal(0, 2)), "aircraft")
+        b = identify(_m(46.6 + rng.normal(0, 0.8), 50.5 + rng.normal(0, 0.8),
+                        25 + rng.normal(0, 2)), "aircraft")
+        assert a.type == "An-124"
+        assert b.family == "Il-76" and b.type != "An-124"
+
+
+def test_indistinguishable_types_are_reported_as_their_family():
+    r = identify(_m(21.9, 14.9), "aircraft")
+    assert r.level == "family" and r.type == "Flanker"
+    assert "cannot be told apart" in r.evidence and "Su-27" in r.evidence
+
+
+def test_an_object_far_from_every_type_is_unknown_with_its_measurements():
+    r = identify(_m(120.0, 12.0), "aircraft")
+    assert r.type == "unknown" and r.level == "unknown"
+    assert "length 120.0 m" in r.evidence
+
+
+def test_site_type_restriction_is_honoured():
+    free = identify(_m(22.7, 17.6), "aircraft")
+    assert free.type == "Su-24"
+    only = identify(_m(22.7, 17.6), "aircraft", allowed=["Su-34", "An-124"])
+    assert only.type in ("Su-34", "unknown")
+    assert identify(_m(17.0, 21.3), "helicopter", allowed=["Mi-8"]).type == "Mi-8"
+
+
+def test_evidence_reads_like_an_analyst():
+    r = identify(_m(68.7, 72.6), "aircraft")
+    assert r.evidence.startswith("length 68.7 m, span 72.6 m")
+    assert "An-124 is 69.1 x 73.3" in r.evidence
+
+
+@pytest.mark.parametrize("name,heading", [("An-124", 30.0), ("Il-76", 200.0), ("Su-34", 90.0),
+                                          ("An-26", 300.0), ("Su-24", 135.0), ("Tu-154", 45.0)])
+def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, heading):
+    gsd, size = 0.5, 400
+    empty = np.full((size, size, 3), 0.6, np.float32)
+    empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
+        np.float32)
+    img = empty.copy()
+    shape = shape_for(name)
+    paste(img, render_sprite(shape, (200.3, 199.6), heading, gsd, 150, 50))
+    to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
+    t = from_origin(0, size * gsd, gsd, gsd)
+    x, y = t @ (200.3, 199.6)
+    half = max(shape.length, shape.span) / 2
+    box = np.array([[x - half, y - half], [x + half, y - half], [x + half, y + half],
+                    [x - half, y + half]])
+    m = measure(to_dn(img), None, t, box, 0.0, 2 * half, 2 * half, False, gsd, to_dn(empty))
+    assert m.ok
+    assert abs(m.length_m - shape.length) <= 3.0, m
+    assert abs(m.span_m - shape.span) <= 1.0, m
+    assert abs((m.heading_deg - heading + 180) % 360 - 180) <= 3, m
+    assert abs(m.sweep_deg - shape.sweep) <= 3, m
