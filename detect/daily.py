@@ -225,6 +225,7 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
         tmp.mkdir(parents=True)
         try:
             images.write(tmp, ref.grid)
+            images = DayImages.read(tmp)  # downstream sees exactly what is stored
             progress("detect")
             objects = _detect(images, ref, site, tmp, opts)
             detected = _object_rows(objects, site)
@@ -253,8 +254,38 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if later:
-            _render(*later)
+            nxt, args = later
+            _render(*args)
+            render_html(site, history, nxt, ref)
+        render_html(site, history, date, ref, folder)
     return report, folder
+
+
+def day_folder(site: Site, history: History, date: str) -> Path:
+    rec = history.day(date)
+    if rec is None:
+        raise RunError(f"{date} is not in the history")
+    return site.folder / Path(rec.image).parent
+
+
+def render_html(site: Site, history: History, date: str, ref, folder: Path | None = None
+                ) -> Path:
+    """Write report.html and overlay.png of a stored day from the history and the stored
+    images alone (what `detect report` does too)."""
+    from detect.report.html import render_day, write_html
+
+    folder = folder or day_folder(site, history, date)
+    images = DayImages.read(folder)
+    prev_date = history.previous_date(date)
+    prev_images = DayImages.read(day_folder(site, history, prev_date)) if prev_date else None
+    if prev_images is None:
+        change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
+                               ref.grid)
+    else:
+        change = day_change(prev_images, images, ref.grid)
+    html, over = render_day(site, history, date, folder, images, prev_images, change, ref.grid)
+    write_html(folder, html, over)
+    return folder
 
 
 def _swap(tmp: Path, folder: Path) -> None:
@@ -290,6 +321,6 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     history.put_events(nxt, date, evts)
     history.put_report(nxt, report)
-    return folder, report, stored, change, ref.grid.crs
+    return nxt, (folder, report, stored, change, ref.grid.crs)
 
 

@@ -109,7 +109,7 @@ class History:
 
     def put_report(self, date: str, report: dict) -> None:
         self.conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?)",
-                          (date, json.dumps(report, sort_keys=True)))
+                          (date, json.dumps(report)))
 
     def record_delivery(self, date: str, rule: str, target: str, status: str,
                         error: str | None, attempted: str) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from detect.cli import main
 from detect.synth.series import SynthOptions, make_series
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +40,29 @@ def airbus() -> Path:
     if not (AIRBUS / "annotations.csv").exists():
         pytest.skip("real Airbus imagery not available (../shared/data/airbus-aircraft)")
     return AIRBUS
+
+
+DAYS = ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]
+
+
+def copy_base(sample_base: Path, dest: Path) -> Path:
+    """A writable copy of the sample base without any earlier run's history or reports."""
+    shutil.copytree(sample_base, dest, ignore=shutil.ignore_patterns(
+        "reports", "history.sqlite*", "reference-first.tif"))
+    return dest
+
+
+def run_day(base: Path, day: str, *extra) -> str:
+    result = CliRunner().invoke(main, ["run", str(base / "drops" / day), "--site",
+                                       str(base / "site.yaml"), "--quiet", *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_base, tmp_path_factory) -> Path:
+    """The sample base after `detect run` on every day in order."""
+    base = copy_base(sample_base, tmp_path_factory.mktemp("run") / "base")
+    for day in DAYS:
+        run_day(base, day)
+    return base

@@ -8,6 +8,7 @@ from detect import __version__
 from detect.cli.aircraft import aircraft
 from detect.cli.eval import evaluate
 from detect.cli.register import change, register
+from detect.cli.report import report
 from detect.cli.run import history, run
 from detect.cli.synth import synth
 from detect.cli.train import train
@@ -24,6 +25,7 @@ main.add_command(change)
 main.add_command(evaluate)
 main.add_command(history)
 main.add_command(register)
+main.add_command(report)
 main.add_command(run)
 main.add_command(synth)
 main.add_command(train)

@@ -1,0 +1,178 @@
+"""report.html: one self-contained file (every image embedded, no script, no network) made
+from the history and the day's stored images, plus overlay.png. `detect run` and
+`detect report` both call `render_day`, so their output is byte-identical."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from detect.atomic import atomic_path, write_text
+from detect.grid import Grid
+from detect.history import History
+from detect.imagery.change import Change
+from detect.report.build import label
+from detect.report.markdown import summary_lines
+from detect.site import Site
+
+OVERLAY_WIDTH = 1200
+COLOURS = {"stayed": (62, 138, 43), "arrived": (12, 89, 232), "departed": (77, 30, 166),
+           "unknown": (150, 142, 134), "first": (194, 113, 25)}  # BGR
+
+
+def _png(img: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", img)
+    return buf.tobytes()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _bgr(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.clip(rgb, 0, 255).astype(np.uint8).transpose(1, 2, 0)[..., ::-1])
+
+
+def _px(grid: Grid, corners) -> np.ndarray:
+    c = np.asarray(corners)
+    cols, rows = grid.to_pixel(c[:, 0], c[:, 1])
+    return np.column_stack([cols, rows]) - 0.5
+
+
+def overlay(image: np.ndarray, grid: Grid, site: Site, marks: list[tuple[str, list, str]]
+            ) -> np.ndarray:
+    """The day image with zones and every object's outline, coloured by event and labelled."""
+    scale = min(1.0, OVERLAY_WIDTH / grid.width)
+    img = cv2.resize(_bgr(image), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    for z in site.zones:
+        for poly in getattr(z.polygon, "geoms", [z.polygon]):
+            pts = _px(grid, np.asarray(poly.exterior.coords)) * scale
+            cv2.polylines(img, [np.round(pts).astype(np.int32)], True, (200, 120, 30), 1,
+                          cv2.LINE_AA)
+            x, y = pts.min(axis=0)
+            cv2.putText(img, z.name, (int(x) + 3, int(y) + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                        (200, 120, 30), 1, cv2.LINE_AA)
+    for kind, corners, text in marks:
+        pts = np.round(_px(grid, corners) * scale).astype(np.int32)
+        cv2.polylines(img, [pts], True, COLOURS[kind], 2, cv2.LINE_AA)
+        x, y = pts.max(axis=0)
+        cv2.putText(img, text, (int(x) + 2, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    COLOURS[kind], 1, cv2.LINE_AA)
+    return img
+
+
+def change_map(image: np.ndarray, change: Change) -> np.ndarray:
+    """Heat colours of the change score over the grey image; unknown areas hatched."""
+    grey = cv2.cvtColor(_bgr(image), cv2.COLOR_BGR2GRAY)
+    base = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR).astype(np.float32)
+    score = np.nan_to_num(change.score, nan=0.0)
+    heat = cv2.applyColorMap((score * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
+    a = np.clip(score * 1.5, 0, 0.85)[..., None]
+    out = base * (1 - a) + heat.astype(np.float32) * a
+    rows, cols = np.indices(score.shape)
+    hatch = change.unknown & (((rows + cols) // 4) % 3 == 0)
+    out[hatch] = (60, 200, 230)
+    scale = min(1.0, OVERLAY_WIDTH / score.shape[1])
+    return cv2.resize(out.astype(np.uint8), None, fx=scale, fy=scale,
+                      interpolation=cv2.INTER_AREA)
+
+
+def chip(image: np.ndarray, grid: Grid, corners, size_m: float) -> np.ndarray:
+    """A full-resolution square crop centred on an object."""
+    c = _px(grid, corners).mean(axis=0)
+    half = int(round(size_m / grid.pixel_m / 2))
+    out = np.zeros((image.shape[0], 2 * half, 2 * half), image.dtype)
+    r0, c0 = int(round(c[1])) - half, int(round(c[0])) - half
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + 2 * half, image.shape[1]), min(c0 + 2 * half, image.shape[2])
+    if rs < re and cs < ce:
+        out[:, rs - r0:re - r0, cs - c0:ce - c0] = image[:, rs:re, cs:ce]
+    return _bgr(out)
+
+
+def counts_plot(counts: dict[str, dict[str, int]], title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dates = list(counts)
+    types = sorted({t for d in counts.values() for t in d})
+    fig, ax = plt.subplots(figsize=(7, 3), dpi=100)
+    if types:
+        ax.stackplot(range(len(dates)), [[counts[d].get(t, 0) for d in dates] for t in types],
+                     labels=types)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("present")
+    ax.set_title(f"{title}: counts by type", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _zone_rows(report: dict, previous: dict | None) -> list[dict]:
+    zones = []
+    before = previous["counts"]["by_zone"] if previous else {}
+    for name in sorted(set(report["counts"]["by_zone"]) | set(before)):
+        now = Counter(report["counts"]["by_zone"].get(name, {}).get("by_type", {}))
+        was = Counter(before.get(name, {}).get("by_type", {}))
+        rows = [{"type": t, "count": now[t], "delta": now[t] - was[t]}
+                for t in sorted(set(now) | set(was))]
+        zones.append({"name": name, "rows": rows})
+    return zones
+
+
+def render_day(site: Site, history: History, date: str, folder: Path, images, prev_images,
+               change: Change, grid: Grid) -> tuple[str, bytes]:
+    """report.html text and overlay.png bytes of a stored day."""
+    report = history.report(date)
+    rec = history.day(date)
+    prev_date = report["previous_date"]
+    prev = history.day(prev_date) if prev_date else None
+    events = history.events(date)
+    marks, cards = [], []
+    by_idx = {o["idx"]: o for o in rec.objects}
+    prev_idx = {o["idx"]: o for o in prev.objects} if prev else {}
+    for e in events:
+        if e["kind"] == "departed":
+            obj = prev_idx[e["detail"]["previous"]]
+        else:
+            obj = by_idx[e["detail"]["current"]]
+        marks.append((e["kind"], obj["corners"], label(obj)))
+        if e["kind"] in ("arrived", "departed") and prev_images is not None:
+            size = 1.6 * max(obj["length_m"] or 10, obj["span_m"] or 10) + 10
+            props = obj["props"]
+            cards.append({
+                "kind": e["kind"], "label": label(obj), "zone": obj.get("zone") or "-",
+                "flags": e["flags"],
+                "before": _b64(_png(chip(prev_images.rgb, grid, obj["corners"], size))),
+                "after": _b64(_png(chip(images.rgb, grid, obj["corners"], size))),
+                "evidence": props.get("type_evidence", ""),
+                "confidence": props.get("confidence"),
+                "type_confidence": props.get("type_confidence")})
+    if prev is None:
+        marks = [("first", o["corners"], label(o)) for o in rec.objects]
+    over = _png(overlay(images.rgb, grid, site, marks))
+    html = Environment(loader=PackageLoader("detect.report", "templates"),
+                       autoescape=select_autoescape(["html", "j2"])).get_template(
+        "report.html.j2").render(
+        r=report, summary=summary_lines(report),
+        zones=_zone_rows(report, history.report(prev_date) if prev_date else None),
+        overlay=_b64(over), cards=cards, change=_b64(_png(change_map(images.rgb, change))),
+        plot=_b64(counts_plot(history.counts_by_type(), site.name)))
+    return html, over
+
+
+def write_html(folder: Path, html: str, over: bytes) -> None:
+    write_text(folder / "report.html", html)
+    with atomic_path(folder / "overlay.png") as tmp:
+        tmp.write_bytes(over)

@@ -1,0 +1,185 @@
+"""`detect run` on the committed sample base: counts and events against truth, idempotence,
+order independence, crash safety and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from detect.cli import main
+from detect.identify.catalogue import get_type
+from tests.conftest import DAYS
+from tests.conftest import copy_base as _copy_base
+from tests.conftest import run_day as _run
+
+
+def _names(t: str) -> set[str]:
+    """A truth type and the family it may be reported as."""
+    if t == "truck":
+        return {"vehicle"}
+    return {t, get_type(t).family}
+
+
+def _report(base: Path, day: str) -> dict:
+    return json.loads((base / "reports" / day / "report.json").read_text())
+
+
+def test_counts_by_zone_and_type_match_truth_on_every_day(sample_run, sample_truth):
+    ran = sample_run
+    for day in sample_truth["days"]:
+        report = _report(ran, day["date"])
+        for zone in {o["zone"] for o in day["objects"]}:
+            want = Counter(o["type"] for o in day["objects"] if o["zone"] == zone
+                           and o["visible"])
+            got = Counter(report["counts"]["by_zone"].get(zone, {}).get("by_type", {}))
+            assert sum(got.values()) == sum(want.values()), (day["date"], zone, got, want)
+            for t, n in want.items():
+                assert sum(got[x] for x in _names(t)) == n, (day["date"], zone, got, want)
+
+
+def test_events_match_truth(sample_run, sample_truth):
+    ran = sample_run
+    for day in sample_truth["days"][1:]:
+        report = _report(ran, day["date"])
+        for kind in ("arrived", "departed"):
+            want = Counter(e["type"] for e in day["events"] if e["kind"] == kind
+                           and e["visible"])
+            got = Counter(e["type"] if e["class"] != "vehicle" else "vehicle"
+                          for e in report["events"] if e["kind"] == kind)
+            assert sum(got.values()) == sum(want.values()), (day["date"], kind, got, want)
+            for t, n in want.items():
+                assert sum(got[x] for x in _names(t)) == n, (day["date"], kind, got, want)
+
+
+def test_day_two_summary_reads_like_the_scenario(sample_run):
+    ran = sample_run
+    text = (ran / "reports" / DAYS[1] / "report.md").read_text()
+    assert "Since 2026-11-20:" in text
+    assert "1 An-124 departed" in text
+    assert "Il-76" in text.split("departed")[1] and "Ka-52" in text.split("departed")[1]
+
+
+def test_the_clouded_day_reports_no_false_departures(sample_run, sample_truth):
+    ran = sample_run
+    day = sample_truth["days"][2]
+    report = _report(ran, day["date"])
+    assert report["acquisition"]["cloud_fraction"] > 0.02
+    truly_departed = Counter(e["type"] for e in day["events"] if e["kind"] == "departed")
+    got = Counter(e["type"] for e in report["events"] if e["kind"] == "departed")
+    assert sum(got.values()) <= sum(truly_departed.values())
+    assert any(e["kind"] == "unknown" for e in report["events"])
+
+
+def test_report_json_contract(sample_run):
+    ran = sample_run
+    report = _report(ran, DAYS[1])
+    assert report["schema_version"] == 1
+    for key in ("site", "date", "previous_date", "acquisition", "counts", "total_aircraft",
+                "events"):
+        assert key in report
+    assert {"by_type", "by_class", "by_zone"} <= set(report["counts"])
+    for e in report["events"]:
+        assert {"kind", "class", "type", "zone", "lon", "lat", "confidence", "flags"} <= set(e)
+    for name in ("report.md", "detections.geojson", "changes.geojson"):
+        assert (ran / "reports" / DAYS[1] / name).exists()
+
+
+def _history_rows(db: Path) -> dict:
+    con = sqlite3.connect(db)
+    out = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall()) for t in ("objects",
+                                                                             "events")}
+    out["dates"] = [r[0] for r in con.execute("SELECT date FROM acquisitions ORDER BY date")]
+    con.close()
+    return out
+
+
+def test_rerunning_a_day_keeps_one_copy(sample_run):
+    ran = sample_run
+    before = _history_rows(ran / "history.sqlite")
+    _run(ran, DAYS[1])
+    after = _history_rows(ran / "history.sqlite")
+    assert after == before
+
+
+def test_days_out_of_order_give_the_same_history(sample_run, sample_base, tmp_path):
+    ran = sample_run
+    base = _copy_base(sample_base, tmp_path / "base")
+    for day in (DAYS[2], DAYS[0], DAYS[1]):
+        _run(base, day)
+    got = _history_rows(base / "history.sqlite")
+    full = _history_rows(ran / "history.sqlite")
+    con = sqlite3.connect(ran / "history.sqlite")
+    assert got["dates"] == DAYS[:3]
+    for table in ("objects", "events"):
+        want = [r for r in full[table] if r[0] in DAYS[:3]]
+        assert got[table] == want, table
+    con.close()
+    assert _report(base, DAYS[2])["previous_date"] == DAYS[1]
+
+
+def test_sigkill_midway_leaves_history_and_reports_intact(sample_base, tmp_path):
+    base = _copy_base(sample_base, tmp_path / "base")
+    _run(base, DAYS[0])
+    day1 = (base / "reports" / DAYS[0] / "report.json").read_bytes()
+    cmd = [sys.executable, "-m", "detect", "run", str(base / "drops" / DAYS[1]), "--site",
+           str(base / "site.yaml")]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stderr:  # kill it once it is detecting
+        if "detect" in line.split("]")[-1]:
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    con = sqlite3.connect(base / "history.sqlite")
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == [DAYS[0]]
+    con.close()
+    assert (base / "reports" / DAYS[0] / "report.json").read_bytes() == day1
+    assert not (base / "reports" / DAYS[1]).exists()
+    _run(base, DAYS[1])
+    assert _report(base, DAYS[1])["previous_date"] == DAYS[0]
+    assert not list((base / "reports").glob(".*"))
+
+
+def test_bad_drops_are_refused_cleanly(sample_base, tmp_path):
+    base = _copy_base(sample_base, tmp_path / "base")
+    _run(base, DAYS[0])
+    site = str(base / "site.yaml")
+    empty = tmp_path / "2026-11-30"
+    empty.mkdir()
+    dup = tmp_path / "2026-12-01"
+    shutil.copytree(base / "drops" / DAYS[0], dup)
+    corrupt = tmp_path / "2026-12-02"
+    corrupt.mkdir()
+    (corrupt / "tile.tif").write_bytes(b"II*\x00garbage")
+    cases = {empty: "no raster files", dup: "duplicate drop", corrupt: "cannot read"}
+    for drop, message in cases.items():
+        result = CliRunner().invoke(main, ["run", str(drop), "--site", site, "--quiet",
+                                           "--date", drop.name])
+        assert result.exit_code == 1 and message in result.output, result.output
+    con = sqlite3.connect(base / "history.sqlite")
+    assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == [DAYS[0]]
+
+
+def test_history_command_tables_csv_and_plot(sample_run, tmp_path):
+    ran = sample_run
+    result = CliRunner().invoke(main, ["history", "--site", str(ran / "site.yaml"), "--csv",
+                                       str(tmp_path / "c.csv"), "--plot",
+                                       str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    assert all(d in result.output for d in DAYS)
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines[0].startswith("date,") and len(lines) == 6
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

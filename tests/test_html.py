@@ -1,0 +1,90 @@
+"""report.html in a real headless Chromium: every image loads, nothing leaves the file; and
+`detect report` re-renders a stored day byte for byte."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from detect.cli import main
+from tests.conftest import DAYS, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+    with playwright.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"], viewport={"width": 1100, "height": 900})
+        yield ctx
+        ctx.close()
+
+
+def test_report_html_loads_every_image_and_stays_offline(sample_run, browser, tmp_path):
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    html = sample_run / "reports" / DAYS[1] / "report.html"
+    page.goto(html.as_uri())
+    page.wait_for_load_state("load")
+    widths = page.evaluate("Array.from(document.images).map(i => i.complete ? "
+                           "i.naturalWidth : 0)")
+    assert len(widths) >= 4 and all(w > 0 for w in widths), widths
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    # UPDATE_DOCS=1 refreshes the README's screenshot
+    shot = ROOT / "docs" / "report-day2.png" if os.environ.get("UPDATE_DOCS") else \
+        tmp_path / "report-day2.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def _pngs(html: str) -> list[np.ndarray]:
+    return [cv2.imdecode(np.frombuffer(base64.b64decode(b), np.uint8), cv2.IMREAD_COLOR)
+            for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+
+
+def test_event_chips_show_the_object_centred_before_and_after(sample_run):
+    html = (sample_run / "reports" / DAYS[1] / "report.html").read_text()
+    cards = re.findall(r'<div class="card (arrived|departed)">(.*?)</div>\s*</div>\s*</div>',
+                       html, re.S)
+    assert cards
+    for kind, body in cards:
+        before, after = _pngs(body)
+        assert before.shape == after.shape and before.shape[0] == before.shape[1]
+        h = before.shape[0]
+        centre = np.s_[h // 3:2 * h // 3, h // 3:2 * h // 3]
+        moved = np.abs(before[centre].astype(float) - after[centre].astype(float)).mean()
+        edge = np.abs(before[:h // 8].astype(float) - after[:h // 8].astype(float)).mean()
+        assert moved > 2 * edge + 3, (kind, moved, edge)
+
+
+def test_detect_report_is_byte_identical_to_what_run_wrote(sample_run, tmp_path):
+    folder = sample_run / "reports" / DAYS[2]
+    site = str(sample_run / "site.yaml")
+    for fmt in ("html", "md", "json"):
+        written = (folder / f"report.{fmt}").read_bytes()
+        (folder / f"report.{fmt}").unlink()
+        result = CliRunner().invoke(main, ["report", "--site", site, "--date", DAYS[2],
+                                           "--format", fmt])
+        assert result.exit_code == 0, result.output
+        assert (folder / f"report.{fmt}").read_bytes() == written, fmt
+
+
+def test_day_two_screenshot_is_committed_and_shown_in_the_readme():
+    assert (ROOT / "docs" / "report-day2.png").exists()
+    assert "docs/report-day2.png" in (ROOT / "README.md").read_text()
