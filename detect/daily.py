@@ -16,6 +16,7 @@ import numpy as np
 import rasterio
 from shapely.ops import unary_union
 
+from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
 from detect.detector.model import load_model
 from detect.detector.slicing import SliceConfig, detect_raster
@@ -237,9 +238,11 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             unseen = float((images.unseen | ~images.valid).mean())
             acquired = day.acquired.isoformat() if day.acquired else None
             acq = _acquisition(day.sources, acquired, aligned, unseen)
+            alerts = _alerts(history, site, date, stored, evts)
             report = build_report(site.name, date, prev_date, acq, stored, evts,
-                                  change.summary(), Path(opts.weights).name)
+                                  change.summary(), Path(opts.weights).name, alerts)
             _render(tmp, report, stored, change, ref.grid.crs)
+            write_json(tmp / "alerts.json", alerts)
             progress("store")
             image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
                 if folder.is_relative_to(site.folder.resolve()) else folder / "image.tif"
@@ -249,6 +252,10 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
                                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
                 history.put_events(date, prev_date, evts)
                 history.put_report(date, report)
+                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                for alert in alerts:
+                    for url in site.notify:
+                        history.record_delivery(date, alert["rule"], url, "pending", None, stamp)
                 later = _refresh_next(history, date, images, ref, site, opts)
             _swap(tmp, folder)
         finally:
@@ -258,7 +265,38 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             _render(*args)
             render_html(site, history, nxt, ref)
         render_html(site, history, date, ref, folder)
+        deliver_pending(site, history, progress)
     return report, folder
+
+
+def _alerts(history: History, site: Site, date: str, objects: list[dict],
+            events: list[dict]) -> list[dict]:
+    """Fired alerts of the day, against the stored days before it."""
+    if not site.rules:
+        return []
+    window = max(r.window for r in site.rules)
+    earlier = [d for d in history.dates() if d < date][-window:]
+    days = [(history.day(d).objects, history.events(d)) for d in earlier]
+    return evaluate(site.rules, objects, events, days)
+
+
+def deliver_pending(site: Site, history: History, progress=lambda msg: None) -> None:
+    """Send every alert not yet delivered (today's, and earlier failures: retried). A failure
+    is logged and recorded, never fatal."""
+    for row in history.pending_deliveries():
+        rec = history.day(row["date"])
+        if rec is None:
+            continue
+        folder = site.folder / Path(rec.image).parent
+        body = (folder / "report.md").read_text() if (folder / "report.md").exists() else ""
+        error = deliver([row["target"]], f"{site.name}: {row['rule']} on {row['date']}", body,
+                        folder / "overlay.png")
+        if error:
+            progress(f"alert delivery failed ({row['rule']} -> {row['target']}): {error}")
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with history.transaction():
+            history.record_delivery(row["date"], row["rule"], row["target"],
+                                    "failed" if error else "sent", error, stamp)
 
 
 def day_folder(site: Site, history: History, date: str) -> Path:

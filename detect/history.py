@@ -175,6 +175,7 @@ class History:
             out[r[0]][r[1]] = r[2]
         return out
 
-    def failed_deliveries(self) -> list[dict]:
+    def pending_deliveries(self) -> list[dict]:
+        """Deliveries not yet sent (new, or failed before: they are retried)."""
         return [dict(r) for r in self.conn.execute(
-            "SELECT * FROM deliveries WHERE status = 'failed' ORDER BY date")]
+            "SELECT * FROM deliveries WHERE status != 'sent' ORDER BY date, rule, target")]

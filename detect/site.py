@@ -6,6 +6,8 @@
     reference: reference.tif   # the reference image (relative to site.yaml), or `first`
     zones: zones.geojson       # named polygons (WGS84), property `name`
     types: [An-124, Il-76]     # optional: candidate types (or families) for identification
+    rules: [...]               # optional: alert rules (see detect.alerts)
+    notify: [json://host/path] # optional: Apprise URLs that fired alerts are sent to
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import Point, shape
 from shapely.ops import transform as shp_transform
 
+from detect.alerts import RuleError, parse_rules
 from detect.geo import WGS84, transform_xy
 from detect.identify.catalogue import load_catalogue
 
@@ -43,6 +46,8 @@ class Site:
     reference: Path | None  # None: adopt the first clear day
     zones: list[Zone]
     types: list[str] | None = None
+    rules: list = field(default_factory=list)
+    notify: list[str] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -100,7 +105,15 @@ def load_site(path: str | Path) -> Site:
         bad = [t for t in types if t not in known]
         if bad:
             _fail(path, f"field `types`: not in the catalogue: {', '.join(map(str, bad))}")
-    return Site(path, str(raw["name"]), crs, float(gsd), reference, zones, types, raw)
+    try:
+        rules = parse_rules(raw.get("rules"), {z.name for z in zones})
+    except RuleError as exc:
+        _fail(path, str(exc))
+    notify = raw.get("notify") or []
+    if not isinstance(notify, list) or not all(isinstance(u, str) for u in notify):
+        _fail(path, "field `notify`: must be a list of Apprise URLs")
+    return Site(path, str(raw["name"]), crs, float(gsd), reference, zones, types, rules,
+                notify, raw)
 
 
 def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:

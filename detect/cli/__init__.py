@@ -12,6 +12,7 @@ from detect.cli.report import report
 from detect.cli.run import history, run
 from detect.cli.synth import synth
 from detect.cli.train import train
+from detect.cli.watch import watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,3 +30,4 @@ main.add_command(report)
 main.add_command(run)
 main.add_command(synth)
 main.add_command(train)
+main.add_command(watch)

@@ -26,8 +26,10 @@ _db = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
 @_db
 @weights_option
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--fail-on-alert", is_flag=True, help="Exit with code 3 when an alert fired.")
 @clean_errors
-def run(drop: Path, site_path: Path, date, out, db, weights: Path, quiet: bool) -> None:
+def run(drop: Path, site_path: Path, date, out, db, weights: Path, quiet: bool,
+        fail_on_alert: bool) -> None:
     """Process one day's DROP (a folder of tiles, or one image) for a site.
 
     \b
@@ -40,13 +42,18 @@ def run(drop: Path, site_path: Path, date, out, db, weights: Path, quiet: bool) 
     site = load_site(site_path)
 
     def progress(stage: str) -> None:
-        if not quiet:
+        if not quiet or "failed" in stage:
             click.echo(f"[{drop.name}] {stage}", err=True)
 
     report, folder = run_day(RunOptions(drop, site, weights, date, out, db), progress)
     if not quiet:
         click.echo(f"[{drop.name}] report: {folder / 'report.md'}", err=True)
     click.echo((folder / "report.md").read_text().rstrip())
+    for alert in report["alerts"]:
+        click.echo(f"ALERT {alert['rule']}: {alert['metric']} {alert['value']:g} "
+                   f"{alert['threshold']}", err=True)
+    if fail_on_alert and report["alerts"]:
+        raise SystemExit(3)
 
 
 @click.command()

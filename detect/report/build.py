@@ -4,7 +4,8 @@ Fields: site, date, previous_date, acquisition (acquired, sources, registration,
 normalisation, cloud_fraction, unknown_fraction), counts (by_type, by_class, by_zone with
 total and by_type), total_aircraft (aircraft and helicopters present), events (kind, class,
 type, zone, lon, lat, confidence, flags), event_counts, changes (changed_fraction,
-unknown_fraction, regions, changed_area_m2), detector (weights), tool_version.
+unknown_fraction, regions, changed_area_m2), alerts (rule, metric, value, threshold, events,
+attachments), detector (weights), tool_version.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _event_row(e: dict) -> dict:
 
 
 def build_report(site: str, date: str, previous: str | None, acquisition: dict,
-                 objects: list[dict], events: list[dict], changes: dict, weights: str) -> dict:
+                 objects: list[dict], events: list[dict], changes: dict, weights: str,
+                 alerts: list[dict] | None = None) -> dict:
     c = counts(objects)
     rows = [_event_row(e) for e in events]
     return {
@@ -61,6 +63,7 @@ def build_report(site: str, date: str, previous: str | None, acquisition: dict,
         "events": rows,
         "event_counts": dict(sorted(Counter(r["kind"] for r in rows).items())),
         "changes": changes,
+        "alerts": alerts or [],
         "detector": {"weights": weights},
         "tool_version": __version__,
     }

@@ -55,6 +55,10 @@ def summary_lines(report: dict) -> list[str]:
                 lines.append(f"{_what(c, ' ')} {text}.")
     else:
         lines.append("First day in the history: no events.")
+    for a in report.get("alerts", []):
+        lines.append(f"ALERT {a['rule']}: {a['metric']}"
+                     f"{' ' + a['change'] if a['change'] else ''} = {a['value']:g} "
+                     f"({a['threshold']}).")
     return lines
 
 
