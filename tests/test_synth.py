@@ -141,3 +141,19 @@ def test_bad_options_are_click_errors_not_tracebacks(tmp_path):
                               capture_output=True, text=True)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and "Error" in proc.stderr
+
+
+def test_series_in_web_mercator_keeps_ground_scale(tmp_path):
+    out = tmp_path / "merc"
+    result = CliRunner().invoke(main, ["synth", str(out), "--days", "1", "--size", "960",
+                                       "--crs", "EPSG:3857", "--center", "10", "45",
+                                       "--tiles", "1"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((out / "truth.json").read_text())
+    with rasterio.open(out / "drops" / "2026-11-20" / "tile_1.tif") as ds:
+        assert ds.crs.to_epsg() == 3857
+        # 0.5 m on the ground is 0.5 / cos(45 deg) = 0.707 Web Mercator units
+        assert abs(ds.transform.a - 0.5 / math.cos(math.radians(45))) < 0.02
+        for o in truth["days"][0]["objects"]:
+            assert ds.bounds.left < o["x"] < ds.bounds.right
+            assert ds.bounds.bottom < o["y"] < ds.bounds.top
