@@ -124,7 +124,7 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
     from scipy.stats import theilslopes
 
     a = np.abs(s)
-    bins = np.arange(0.3 * half_span, 0.85 * half_span, 1.0)
+    bins = np.arange(0.7 * half_span, 0.95 * half_span, 1.0)  # outer wing, beyond the tail
     xs, les = [], []
     for b in bins:
         sel = (a >= b) & (a < b + 1)
@@ -138,8 +138,8 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
 
 
 def _nose_positive(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
-    """True when the nose is towards +t. An aircraft's tail carries the wide horizontal
-    stabiliser while its nose tapers; a helicopter's cabin is its heavy end."""
+    """True when the nose is towards +t: a helicopter's cabin is its heavy end; an aircraft's
+    tail carries the wide horizontal stabiliser while its nose tapers."""
     lo, hi = t.min(), t.max()
     span = hi - lo
     if helicopter:
@@ -162,31 +162,56 @@ def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, f
     rel = np.column_stack([cols, rows]) - centre
     t = rel @ np.array([math.cos(a), math.sin(a)])
     s = rel @ np.array([-math.sin(a), math.cos(a)])
-    if not _nose_positive(t, s, helicopter):
-        a, t, s = a + math.pi, -t, -s
     if helicopter:
+        if not _nose_positive(t, s, True):
+            a = a + math.pi
         return _extent(t), _rotor_diameter(mask), a, None
-    return _extent(t), _extent(s), a, _sweep(t, s, _extent(s) / 2)
+    # A tapered or swept-back wing's leading edge sweeps back more than its trailing edge:
+    # seen from the right end, the measured sweep is the larger one.
+    half = _extent(s) / 2
+    fwd, back = _sweep(t, s, half), _sweep(-t, -s, half)
+    if fwd is not None and back is not None and abs(fwd - back) > 3:
+        forward = fwd > back
+    else:
+        forward = _nose_positive(t, s, False)
+    if not forward:
+        a, fwd = a + math.pi, back
+    return _extent(t), _extent(s), a, fwd
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
             box_length: float, box_width: float, helicopter: bool, gsd: float,
             reference: np.ndarray | None = None) -> Measurement:
     """Measure one object from `image` (bands, rows, cols) whose pixel->map transform is
-    `transform`; `corners` are the object's box corners in map coordinates. `reference`, the
-    empty base on the same pixels, makes the silhouette far cleaner when it is given."""
+    `transform`; `corners` are the object's box corners in map coordinates, `axis_deg` the
+    azimuth of its long side. `reference`, the empty base on the same pixels, makes the
+    silhouette far cleaner when it is given.
+
+    The box gives the extents (the detector is trained on length x span boxes); the silhouette
+    tells which side is the fuselage, where the nose is and the wing sweep, and its own extents
+    measure how far the box can be trusted (the uncertainty)."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    masks = [silhouette(c, r, level) for level in (0.2, 0.3)]
-    if masks[0].sum() < 12 or masks[1].sum() < 6:
+    mask = silhouette(c, r, 0.2)
+    if mask.sum() < 12:
         return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False)
-    (l1, s1, a, sweep), (l2, s2, _, _) = (_figures(m, helicopter) for m in masks)
-    seg = 0.5 * CHIP_RES_M * math.hypot(l1 - l2, s1 - s2)
-    heading = (axis_deg + math.degrees(a)) % 360
-    sigma = math.sqrt((0.7 * gsd) ** 2 + seg**2)
-    return Measurement(l1 * CHIP_RES_M, s1 * CHIP_RES_M, float(heading), float(sigma), True,
+    sil_length, sil_span, a, sweep = _figures(mask, helicopter)
+    sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
+    along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
+    fuselage_on_long = abs(along) <= 45
+    length, span = (box_length, box_width) if fuselage_on_long else (box_width, box_length)
+    base = axis_deg if fuselage_on_long else axis_deg + 90
+    sil_heading = axis_deg + math.degrees(a)
+    heading = min((base, base + 180), key=lambda h: abs((h - sil_heading + 180) % 360 - 180))
+    if helicopter:  # the box spans the rotor: the fuselage comes from the silhouette
+        length, span = sil_length, max(box_length, box_width)
+    disagreement = math.hypot(length - sil_length, span - sil_span)
+    if disagreement < 0.15 * math.hypot(length, span):  # two consistent estimates: average
+        length, span = (length + sil_length) / 2, (span + sil_span) / 2
+    sigma = math.sqrt((0.7 * gsd) ** 2 + (0.25 * disagreement) ** 2)
+    return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep)
 
 
