@@ -137,16 +137,30 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
     return float(math.degrees(math.atan(max(-slope, 0.0))))
 
 
-def _nose_positive(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
-    """True when the nose is towards +t: a helicopter's cabin is its heavy end; an aircraft's
-    tail carries the wide horizontal stabiliser while its nose tapers."""
+def _end_widths(t: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """Silhouette width across the fuselage in the last 15% of its length at each end."""
     lo, hi = t.min(), t.max()
-    span = hi - lo
+    cut = 0.15 * (hi - lo)
+    low, high = s[t <= lo + cut], s[t >= hi - cut]
+    return float(np.ptp(low)) if low.size else 0.0, float(np.ptp(high)) if high.size else 0.0
+
+
+def _nose_forward(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
+    """True when the nose is towards +t. A helicopter's cabin is its heavy end. An aircraft's
+    tail carries the wide horizontal stabiliser while its nose tapers; where both ends look
+    alike, the wing decides: seen from the nose, the leading edge of a swept or tapered wing
+    sweeps back more than the trailing edge seen from the tail."""
     if helicopter:
-        return bool(np.sum(t > (lo + hi) / 2) >= np.sum(t < (lo + hi) / 2))
-    low = np.ptp(s[t <= lo + 0.15 * span]) if np.any(t <= lo + 0.15 * span) else 0
-    high = np.ptp(s[t >= hi - 0.15 * span]) if np.any(t >= hi - 0.15 * span) else 0
-    return bool(low >= high)
+        mid = (t.min() + t.max()) / 2
+        return bool(np.sum(t > mid) >= np.sum(t < mid))
+    low, high = _end_widths(t, s)
+    if max(low, high) > 1.5 * max(min(low, high), 1.0):
+        return low > high
+    half = _extent(s) / 2
+    fwd, back = _sweep(t, s, half), _sweep(-t, -s, half)
+    if fwd is not None and back is not None:
+        return fwd >= back
+    return low >= high
 
 
 def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, float | None]:
@@ -162,21 +176,11 @@ def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, f
     rel = np.column_stack([cols, rows]) - centre
     t = rel @ np.array([math.cos(a), math.sin(a)])
     s = rel @ np.array([-math.sin(a), math.cos(a)])
+    if not _nose_forward(t, s, helicopter):
+        a, t, s = a + math.pi, -t, -s
     if helicopter:
-        if not _nose_positive(t, s, True):
-            a = a + math.pi
         return _extent(t), _rotor_diameter(mask), a, None
-    # A tapered or swept-back wing's leading edge sweeps back more than its trailing edge:
-    # seen from the right end, the measured sweep is the larger one.
-    half = _extent(s) / 2
-    fwd, back = _sweep(t, s, half), _sweep(-t, -s, half)
-    if fwd is not None and back is not None and abs(fwd - back) > 3:
-        forward = fwd > back
-    else:
-        forward = _nose_positive(t, s, False)
-    if not forward:
-        a, fwd = a + math.pi, back
-    return _extent(t), _extent(s), a, fwd
+    return _extent(t), _extent(s), a, _sweep(t, s, _extent(s) / 2)
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
