@@ -66,13 +66,23 @@ def average_precision(scores: np.ndarray, hits: np.ndarray, n_labels: int) -> fl
     return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
 
 
-def evaluate(data: Path, weights: Path, conf: float = 0.25, names: list[str] | None = None,
-             progress: bool = False) -> EvalResult:
-    """Evaluate weights on labelled images (all of them, or `names`)."""
+@dataclass
+class ImageResult:
+    """Aircraft detections of one image scored against its labels (truncated ones ignored)."""
+
+    scores: np.ndarray
+    hits: np.ndarray
+    labels: int
+
+
+def collect(data: Path, weights: Path, names: list[str] | None = None,
+            progress: bool = False) -> list[ImageResult]:
+    """Run the detector once per labelled image (all of them, or `names`) at a low
+    confidence, and match its aircraft to the labels."""
     model = load_model(str(weights))
     labelled = read_labels(data)
     names = sorted(labelled) if names is None else names
-    all_scores, all_hits, n_labels, errors = [], [], 0, []
+    out = []
     for name in tqdm(names, desc="eval", unit="image", disable=not progress):
         item = labelled[name]
         with warnings.catch_warnings():
@@ -90,15 +100,24 @@ def evaluate(data: Path, weights: Path, conf: float = 0.25, names: list[str] | N
                     hits[i] = not item.truncated[j]
                     ignored[i] = bool(item.truncated[j])
                     break
-        all_scores.append(scores[~ignored])
-        all_hits.append(hits[~ignored])
-        full = int((~item.truncated).sum())
-        n_labels += full
-        sure = scores[~ignored] >= conf
-        errors.append(abs(int(sure.sum()) - full))
-    scores, hits = np.concatenate(all_scores), np.concatenate(all_hits)
+        out.append(ImageResult(scores[~ignored], hits[~ignored], int((~item.truncated).sum())))
+    return out
+
+
+def summarise(images: list[ImageResult], conf: float) -> EvalResult:
+    """AP50 over all images; precision, recall and count errors at `conf`."""
+    scores = np.concatenate([r.scores for r in images])
+    hits = np.concatenate([r.hits for r in images])
+    n_labels = sum(r.labels for r in images)
+    errors = [abs(int((r.scores >= conf).sum()) - r.labels) for r in images]
     sure = scores >= conf
     tp = int((hits & sure).sum())
     return EvalResult(average_precision(scores, hits, n_labels), tp / max(int(sure.sum()), 1),
                       tp / max(n_labels, 1), float(np.mean(errors)), float(np.max(errors)),
-                      len(names), n_labels)
+                      len(images), n_labels)
+
+
+def evaluate(data: Path, weights: Path, conf: float = 0.25, names: list[str] | None = None,
+             progress: bool = False) -> EvalResult:
+    """Evaluate weights on labelled images (all of them, or `names`)."""
+    return summarise(collect(data, weights, names, progress), conf)
