@@ -18,7 +18,7 @@ from shapely.ops import unary_union
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
-from detect.detector.model import load_model
+from detect.detector.model import load_model, operating_conf
 from detect.detector.slicing import SliceConfig, detect_raster
 from detect.geo import to_lonlat
 from detect.geotiff import write_cog
@@ -51,7 +51,7 @@ class RunOptions:
     date: dt.date | None = None
     out: Path | None = None
     db: Path | None = None
-    conf: float = 0.25
+    conf: float | None = None  # default: the weights' operating confidence
 
 
 def resolve_date(drop: Path, files: list[Path], explicit: dt.date | None) -> str:
@@ -154,7 +154,8 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) 
     model = load_model(str(opts.weights))
     aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
-        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=opts.conf))
+        conf = opts.conf if opts.conf is not None else operating_conf(opts.weights)
+        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=conf))
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
     return identify_objects(found, source, ref.grid.pixel_m, site.types)

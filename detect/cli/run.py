@@ -25,10 +25,13 @@ _db = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
               help="Report folder (default: reports/YYYY-MM-DD beside site.yaml).")
 @_db
 @weights_option
+@click.option("--conf", type=click.FloatRange(0, 1), default=None,
+              help="Detection confidence (default: the operating point in the weights' "
+              "model card, weights/detect-obb.json).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--fail-on-alert", is_flag=True, help="Exit with code 3 when an alert fired.")
 @clean_errors
-def run(drop: Path, site_path: Path, date, out, db, weights: Path, quiet: bool,
+def run(drop: Path, site_path: Path, date, out, db, weights: Path, conf, quiet: bool,
         fail_on_alert: bool) -> None:
     """Process one day's DROP (a folder of tiles, or one image) for a site.
 
@@ -45,7 +48,7 @@ def run(drop: Path, site_path: Path, date, out, db, weights: Path, quiet: bool,
         if not quiet or "failed" in stage:
             click.echo(f"[{drop.name}] {stage}", err=True)
 
-    report, folder = run_day(RunOptions(drop, site, weights, date, out, db), progress)
+    report, folder = run_day(RunOptions(drop, site, weights, date, out, db, conf), progress)
     if not quiet:
         click.echo(f"[{drop.name}] report: {folder / 'report.md'}", err=True)
     click.echo((folder / "report.md").read_text().rstrip())

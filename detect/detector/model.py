@@ -10,6 +10,18 @@ from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "detect-obb.pt"
+FALLBACK_CONF = 0.25
+
+
+def operating_conf(weights: Path) -> float:
+    """The confidence the weights' model card recommends for counting (`<weights>.json`,
+    field `conf`, chosen on the training sites), else 0.25."""
+    meta = Path(weights).with_suffix(".json")
+    if meta.is_file():
+        import json
+
+        return float(json.loads(meta.read_text()).get("conf", FALLBACK_CONF))
+    return FALLBACK_CONF
 
 
 def home() -> Path:
