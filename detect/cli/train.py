@@ -22,7 +22,7 @@ from detect.cli.errors import clean_errors
 @click.option("--imgsz", type=click.IntRange(320, 2048), default=640, show_default=True)
 @click.option("--batch", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--install", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Copy the best weights here when training ends (e.g. weights/detect-obb.pt).")
+              help="Copy the final weights here when training ends (e.g. weights/detect-obb.pt).")
 @clean_errors
 def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int,
           install: Path | None) -> None:
@@ -35,9 +35,9 @@ def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int
     from detect.detector.train import TrainOptions, install_weights
     from detect.detector.train import train as run_training
 
-    best = run_training(TrainOptions(data=data, base=base, out=out, epochs=epochs, imgsz=imgsz,
-                                     batch=batch))
-    click.echo(f"best weights: {best}", err=True)
+    final = run_training(TrainOptions(data=data, base=base, out=out, epochs=epochs, imgsz=imgsz,
+                                      batch=batch))
+    click.echo(f"trained weights: {final}", err=True)
     if install:
-        install_weights(best, install)
+        install_weights(final, install)
         click.echo(f"installed: {install}", err=True)

@@ -221,8 +221,16 @@ def prepare_dataset(opts: TrainOptions) -> Path:
     return root / "data.yaml"
 
 
+def _finished(checkpoint: Path) -> bool:
+    """Ultralytics marks a checkpoint of a completed training with epoch -1."""
+    import torch
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=False).get("epoch", -1) == -1
+
+
 def train(opts: TrainOptions, resume: bool = True) -> Path:
-    """Fine-tune (resuming from the last checkpoint when there is one); returns best weights."""
+    """Fine-tune (resuming from the last checkpoint when there is one); returns the weights
+    of the final epoch."""
     prepare_offline()
     from ultralytics import YOLO
 
@@ -231,15 +239,15 @@ def train(opts: TrainOptions, resume: bool = True) -> Path:
         data = prepare_dataset(opts)
     last = opts.out / "runs" / "finetune" / "weights" / "last.pt"
     if resume and last.exists():
-        YOLO(str(last)).train(resume=True)
+        if not _finished(last):
+            YOLO(str(last)).train(resume=True)
     else:
         YOLO(str(opts.base)).train(
             data=str(data), epochs=opts.epochs, imgsz=opts.imgsz, batch=opts.batch, device="cpu",
             workers=2, project=str((opts.out / "runs").resolve()), name="finetune",
             exist_ok=True, flipud=0.5, fliplr=0.5, mosaic=0.5, degrees=0.0, patience=50,
             plots=False, verbose=False, amp=False)
-    best = opts.out / "runs" / "finetune" / "weights" / "best.pt"
-    return best if best.exists() else last
+    return last  # the final epoch: picking "best" by validation mAP would select on val
 
 
 def install_weights(trained: Path, dest: Path) -> None:
