@@ -18,7 +18,7 @@ from shapely.ops import unary_union
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
-from detect.detector.model import load_model, operating_conf
+from detect.detector.model import FALLBACK_CONF, load_model, operating_conf
 from detect.detector.slicing import SliceConfig, detect_raster
 from detect.geo import to_lonlat
 from detect.geotiff import write_cog
@@ -122,13 +122,18 @@ def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
     return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
 
 
-def _evidence(change: Change, grid: Grid) -> Evidence:
+def _evidence(change: Change, today: DayImages, ref, grid: Grid) -> Evidence:
+    """Evidence from the day-over-day change and from today against the empty reference."""
     def px(corners):
         c, r = grid.to_pixel(corners[:, 0], corners[:, 1])
         return np.column_stack([c, r]) - 0.5
 
+    unseen = today.unseen | ~today.valid
+    bare = detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
     return Evidence(changed=lambda c: change.fraction_in(change.mask, px(c)),
-                    unknown=lambda c: change.fraction_in(change.unknown, px(c)))
+                    unknown=lambda c: change.fraction_in(change.unknown, px(c)),
+                    unseen=lambda c: change.fraction_in(unseen, px(c)),
+                    occupied=lambda c: bare.fraction_in(bare.mask, px(c)))
 
 
 def _reference(site: Site, files: list[Path]):
@@ -154,8 +159,10 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) 
     model = load_model(str(opts.weights))
     aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
-        conf = opts.conf if opts.conf is not None else operating_conf(opts.weights)
-        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=conf))
+        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=opts.conf or FALLBACK_CONF))
+    if opts.conf is None:  # the operating point was tuned on aircraft, the labelled class
+        keep = (found.klass != "aircraft") | (found.confidence >= operating_conf(opts.weights))
+        found = found[keep]
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
     return identify_objects(found, source, ref.grid.pixel_m, site.types)
@@ -172,7 +179,8 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     prev = history.day(prev_date)
     before = DayImages.read(site.folder / Path(prev.image).parent)
     change = day_change(before, images, grid)
-    evts, carried = track_events(prev.objects, detected, _evidence(change, grid), metres)
+    evts, carried = track_events(prev.objects, detected, _evidence(change, images, ref, grid),
+                                 metres)
     return evts, carried, change
 
 
@@ -351,7 +359,8 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     detected = [o for o in rec.objects if o["status"] == "detected"]
     metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
     prev = history.day(date)
-    evts, carried = track_events(prev.objects, detected, _evidence(change, ref.grid), metres)
+    evts, carried = track_events(prev.objects, detected,
+                                 _evidence(change, later, ref, ref.grid), metres)
     stored = detected + carried
     old = history.report(nxt)
     report = build_report(site.name, nxt, date, old["acquisition"], stored, evts,

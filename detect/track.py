@@ -4,7 +4,8 @@ and use the change map as evidence for what the detector did not see.
 - matched: `stayed`;
 - previous object unmatched: `unknown` where today's view there is clouded, nodata or outside
   the drop; `stayed` flagged `recovered` where nothing changed (the detector missed it);
-  otherwise `departed`;
+  otherwise `departed`. Where the previous day could not see the place (its cloud), today's
+  view against the empty reference decides: still occupied is `recovered`, bare is `departed`;
 - today's object unmatched: `arrived`, flagged `suspect` where nothing changed.
 """
 
@@ -23,10 +24,12 @@ INFEASIBLE = 1e6
 
 @dataclass
 class Evidence:
-    """What the day-over-day change map says inside a box (map-coordinate corners)."""
+    """Fractions of a box (map-coordinate corners) that the change maps flag."""
 
-    changed: Callable[[np.ndarray], float]
-    unknown: Callable[[np.ndarray], float]
+    changed: Callable[[np.ndarray], float]  # changed since the previous day
+    unknown: Callable[[np.ndarray], float]  # unseen on either day: no day-over-day evidence
+    unseen: Callable[[np.ndarray], float]  # unseen today (cloud, nodata, outside the drop)
+    occupied: Callable[[np.ndarray], float]  # unlike the empty reference today
 
 
 def _axis_diff(a: float, b: float) -> float:
@@ -85,11 +88,15 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence,
         if i in matched_prev:
             continue
         corners = np.asarray(p["corners"])
-        if evidence.unknown(corners) > UNKNOWN_AT:
+        if evidence.unknown(corners) > UNKNOWN_AT:  # no day-over-day evidence here
+            still = evidence.occupied(corners) > UNKNOWN_AT
+        else:
+            still = evidence.changed(corners) < CHANGED_AT
+        if evidence.unseen(corners) > UNKNOWN_AT:
             out.append(_event("unknown", p, ["not visible"], previous=p["idx"], current=next_idx))
             carried.append({**p, "status": "unknown", "idx": next_idx})
             next_idx += 1
-        elif evidence.changed(corners) < CHANGED_AT:
+        elif still:
             out.append(_event("stayed", p, ["recovered"], previous=p["idx"], current=next_idx))
             carried.append({**p, "status": "recovered", "idx": next_idx})
             next_idx += 1
@@ -98,6 +105,8 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence,
     for j, c in enumerate(cur):
         if j in matched_cur:
             continue
-        flags = ["suspect"] if evidence.changed(np.asarray(c["corners"])) < CHANGED_AT else []
+        box = np.asarray(c["corners"])
+        quiet = evidence.unknown(box) <= UNKNOWN_AT and evidence.changed(box) < CHANGED_AT
+        flags = ["suspect"] if quiet else []
         out.append(_event("arrived", c, flags, current=c["idx"]))
     return out, carried

@@ -60,11 +60,11 @@ def _pngs(html: str) -> list[np.ndarray]:
 
 def test_event_chips_show_the_object_centred_before_and_after(sample_run):
     html = (sample_run / "reports" / DAYS[1] / "report.html").read_text()
-    cards = re.findall(r'<div class="card (arrived|departed)">(.*?)</div>\s*</div>\s*</div>',
-                       html, re.S)
+    cards = re.split(r'<div class="card ', html)[1:]
     assert cards
-    for kind, body in cards:
-        before, after = _pngs(body)
+    for body in cards:
+        kind = body.split('"')[0]
+        before, after = _pngs(body)[:2]
         assert before.shape == after.shape and before.shape[0] == before.shape[1]
         h = before.shape[0]
         centre = np.s_[h // 3:2 * h // 3, h // 3:2 * h // 3]

@@ -15,8 +15,10 @@ def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6):
             "corners": [[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]]}
 
 
-def _evidence(changed=0.0, unknown=0.0):
-    return Evidence(changed=lambda c: changed, unknown=lambda c: unknown)
+def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0):
+    unseen = unknown if unseen is None else unseen
+    return Evidence(changed=lambda c: changed, unknown=lambda c: unknown,
+                    unseen=lambda c: unseen, occupied=lambda c: occupied)
 
 
 def test_assignment_is_optimal_not_greedy():
@@ -41,6 +43,14 @@ def test_objects_under_cloud_are_unknown_never_departed():
     evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0)
     assert [e["kind"] for e in evts] == ["unknown"]
     assert carried[0]["status"] == "unknown"
+
+
+def test_after_a_clouded_day_the_empty_reference_decides():
+    # yesterday's view was clouded (no day-over-day evidence), today is clear
+    gone, _ = events([_obj(0, 0, 0)], [], _evidence(unknown=1.0, unseen=0.0, occupied=0.0), 1)
+    here, _ = events([_obj(0, 0, 0)], [], _evidence(unknown=1.0, unseen=0.0, occupied=0.9), 1)
+    assert [e["kind"] for e in gone] == ["departed"]
+    assert [(e["kind"], e["flags"]) for e in here] == [("stayed", ["recovered"])]
 
 
 def test_a_new_detection_where_nothing_changed_is_suspect():
