@@ -154,7 +154,7 @@ def test_watch_once_processes_each_drop_once_and_moves_bad_ones_aside(sample_bas
     base = copy_base(sample_base, tmp_path / "base")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for day in DAYS[:2]:
+    for day in DAYS:
         shutil.copytree(base / "drops" / day, inbox / day)
     shutil.copytree(base / "drops" / DAYS[0], inbox / "resent-copy")
     (inbox / "2026-11-29").mkdir()
@@ -162,12 +162,12 @@ def test_watch_once_processes_each_drop_once_and_moves_bad_ones_aside(sample_bas
     args = ["watch", str(inbox), "--site", str(base / "site.yaml"), "--once", "--settle", "0"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "processed 2, skipped 1, failed 1" in result.output
+    assert "processed 5, skipped 1, failed 1" in result.output
     assert (inbox / "failed" / "2026-11-29" / "error.txt").read_text().strip()
     result = CliRunner().invoke(main, args)
-    assert "processed 0, skipped 3, failed 0" in result.output
+    assert "processed 0, skipped 6, failed 0" in result.output
     con = sqlite3.connect(base / "history.sqlite")
-    assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS[:2]
+    assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS
 
 
 def test_the_copyable_workflow_runs_the_job_and_uploads_reports():
@@ -175,3 +175,36 @@ def test_the_copyable_workflow_runs_the_job_and_uploads_reports():
     steps = wf["jobs"]["daily"]["steps"]
     text = json.dumps(steps)
     assert "detect run" in text and "--fail-on-alert" in text and "upload-artifact" in text
+
+
+def test_rules_over_the_sample_base_history_fire_exactly_when_truth_says(sample_run,
+                                                                         sample_truth):
+    from detect.history import History
+
+    rules = parse_rules([
+        {"name": "helicopter-arrives", "metric": "arrived", "classes": ["helicopter"],
+         "op": ">=", "value": 1},
+        {"name": "shelters-empty-out", "metric": "count", "classes": ["aircraft"],
+         "zone": "shelters", "change": "delta", "op": "<=", "value": -1},
+    ], ZONES)
+    fired, expected = {}, {}
+    with History(sample_run / "history.sqlite") as h:
+        days = h.dates()
+        for i, d in enumerate(days):
+            earlier = [(h.day(x).objects, h.events(x)) for x in days[:i]]
+            fired[d] = {a["rule"] for a in evaluate(rules, h.day(d).objects, h.events(d),
+                                                     earlier)}
+    truth = sample_truth["days"]
+    for i, day in enumerate(truth):
+        want = set()
+        if any(e["kind"] == "arrived" and e["class"] == "helicopter" for e in day["events"]):
+            want.add("helicopter-arrives")
+        if i:
+            def shelters(d):
+                return sum(o["zone"] == "shelters" and o["class"] == "aircraft"
+                           for o in d["objects"])
+            if shelters(day) - shelters(truth[i - 1]) <= -1:
+                want.add("shelters-empty-out")
+        expected[day["date"]] = want
+    assert fired == expected
+    assert any(expected.values())
