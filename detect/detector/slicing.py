@@ -26,6 +26,8 @@ from detect.detector.model import MODEL_GSD, predict_obb
 from detect.geo import ground_distance
 from detect.objects import Objects
 
+CACHE_MB = 128
+
 
 class RasterError(Exception):
     """An image the detector cannot work on, with what to do about it."""
@@ -155,22 +157,10 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
     if aoi is not None:
         t = ds.transform if georef else rasterio.Affine.identity()
         windows = [w for w in windows if aoi.intersects(box(*rasterio.windows.bounds(w, t)))]
-    reader = Reader(ds)
-    corners, confs, classes, seams = [], [], [], []
-    bar = tqdm(total=len(windows), desc="detect", unit="slice", disable=not progress or
-               len(windows) < 8, leave=False)
-    for batch in _batches(windows, cfg.batch):
-        images = [reader.read(w, cfg.size) for w in batch]
-        for w, (c, p, names) in zip(batch, predict_obb(model, images, cfg.conf, cfg.size),
-                                    strict=True):
-            interior = _interior_edges(w, region)
-            for box_px, conf, name in zip(c, p, names, strict=True):
-                seams.append(_touches(box_px, interior, cfg.size))
-                corners.append(box_px * [kx, ky] + [w.col_off, w.row_off])
-                confs.append(conf)
-                classes.append(name)
-        bar.update(len(batch))
-    bar.close()
+    # GDAL's block cache would otherwise grow to 5% of RAM as a large raster streams through
+    with rasterio.Env(GDAL_CACHEMAX=CACHE_MB * 2**20):
+        corners, confs, classes, seams = _predict(Reader(ds), windows, region, model, cfg,
+                                                  (kx, ky), progress)
     corners_px = np.asarray(corners, float).reshape(-1, 4, 2)
     keep, merged = merge_seams(corners_px, np.asarray(confs), np.asarray(classes, object),
                                np.asarray(seams, bool))
@@ -185,6 +175,28 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
                        np.asarray(confs)[keep], ds.crs.to_string(), None)
     return Objects(corners_px, np.asarray(classes, object)[keep], np.asarray(confs)[keep],
                    None, math.sqrt(gx * gy))
+
+
+def _predict(reader: Reader, windows: list[Window], region: Window, model, cfg: SliceConfig,
+             k: tuple[float, float], progress: bool) -> tuple[list, list, list, list]:
+    """Predict every slice in batches: corners in native pixels, confidences, classes, and
+    whether each box touches a seam."""
+    corners, confs, classes, seams = [], [], [], []
+    bar = tqdm(total=len(windows), desc="detect", unit="slice", disable=not progress or
+               len(windows) < 8, leave=False)
+    for batch in _batches(windows, cfg.batch):
+        images = [reader.read(w, cfg.size) for w in batch]
+        for w, (c, p, names) in zip(batch, predict_obb(model, images, cfg.conf, cfg.size),
+                                    strict=True):
+            interior = _interior_edges(w, region)
+            for box_px, conf, name in zip(c, p, names, strict=True):
+                seams.append(_touches(box_px, interior, cfg.size))
+                corners.append(box_px * list(k) + [w.col_off, w.row_off])
+                confs.append(conf)
+                classes.append(name)
+        bar.update(len(batch))
+    bar.close()
+    return corners, confs, classes, seams
 
 
 def _to_point(ds, xy, georef):
