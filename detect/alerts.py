@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detect.identify.catalogue import load_catalogue
+from detect.report.build import PRESENT
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
        "==": operator.eq}
 METRICS = ("count", "arrived", "departed")
 CHANGES = ("delta", "ratio")
-PRESENT = ("detected", "recovered")
 
 
 class RuleError(Exception):

@@ -12,6 +12,21 @@ from rasterio.io import MemoryFile
 from detect.atomic import atomic_path
 
 
+def percentile_stretch(ds, bands: list[int]) -> tuple[float, float] | None:
+    """(low, span) of the 1st-99th percentiles of `bands`, from a decimated read, for data
+    that is not 8-bit; None for 8-bit data or when no pixel is valid."""
+    if ds.dtypes[0] == "uint8":
+        return None
+    f = max(1, max(ds.width, ds.height) // 1024)
+    sample = ds.read(bands, out_shape=(len(bands), max(1, ds.height // f),
+                                       max(1, ds.width // f)), masked=True)
+    values = sample.compressed()
+    if values.size == 0:
+        return None
+    lo, hi = np.percentile(values.astype(float), [1, 99])
+    return float(lo), float(max(hi - lo, 1e-6))
+
+
 def write_cog(path: str | os.PathLike, data: np.ndarray, transform, crs, nodata=None,
               tags: dict[str, str] | None = None) -> None:
     """Write a (bands, rows, cols) array as a deflate-compressed COG, atomically. Overviews are

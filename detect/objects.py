@@ -43,10 +43,6 @@ class Objects:
                        self.gsd, {k: np.asarray(v, dtype=object)[idx] if np.asarray(v).dtype
                                   == object else np.asarray(v)[idx] for k, v in self.extra.items()})
 
-    @classmethod
-    def empty(cls, crs: str | None = None, gsd: float | None = None) -> Objects:
-        return cls(np.zeros((0, 4, 2)), [], [], crs, gsd)
-
     @property
     def centres(self) -> np.ndarray:
         """(n, 2) box centres in the objects' coordinates."""
@@ -94,18 +90,6 @@ class Objects:
                          self.corners[:, 2] - self.corners[:, 1])
             az = np.degrees(np.arctan2(v[:, 0], -v[:, 1]))
         return np.mod(az, 180.0)
-
-    @staticmethod
-    def concat(parts: list[Objects]) -> Objects:
-        """Join containers of the same coordinates into one."""
-        if not parts:
-            return Objects.empty()
-        keys = set.intersection(*(set(p.extra) for p in parts))
-        return Objects(np.concatenate([p.corners for p in parts]),
-                       np.concatenate([p.klass for p in parts]),
-                       np.concatenate([p.confidence for p in parts]), parts[0].crs, parts[0].gsd,
-                       {k: np.concatenate([np.asarray(p.extra[k], dtype=object) for p in parts])
-                        for k in keys})
 
     def records(self) -> list[dict]:
         """One plain dict of properties per object (class, confidence, sizes, heading, extra)."""

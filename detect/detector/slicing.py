@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from detect.detector.model import MODEL_GSD, predict_obb
 from detect.geo import ground_distance
+from detect.geotiff import percentile_stretch
 from detect.objects import Objects
 
 CACHE_MB = 128
@@ -75,17 +76,9 @@ class Reader:
     def __init__(self, ds):
         self.ds = ds
         self.bands = [1, 1, 1] if ds.count < 3 else [1, 2, 3]
-        self.stretch = None
-        if ds.dtypes[0] != "uint8":
-            scale = max(1, max(ds.width, ds.height) // 1024)
-            sample = ds.read(self.bands, out_shape=(3, max(1, ds.height // scale),
-                                                    max(1, ds.width // scale)),
-                             masked=True).astype(float)
-            valid = sample.compressed() if np.ma.isMaskedArray(sample) else sample.ravel()
-            if valid.size == 0:
-                raise RasterError("the image holds no valid pixels")
-            lo, hi = np.percentile(valid, [1, 99])
-            self.stretch = (lo, max(hi - lo, 1e-6))
+        self.stretch = percentile_stretch(ds, self.bands)
+        if ds.dtypes[0] != "uint8" and self.stretch is None:
+            raise RasterError("the image holds no valid pixels")
 
     def read(self, window: Window, out: int) -> np.ndarray:
         """`window` (may reach past the edges) resampled to out x out, as (out, out, 3)."""

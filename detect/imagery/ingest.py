@@ -19,6 +19,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
+from detect.geotiff import percentile_stretch
 from detect.grid import Grid
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".j2k", ".jpg", ".jpeg", ".png", ".vrt"}
@@ -129,7 +130,7 @@ def ingest(files: list[Path], grid: Grid) -> Scene:
 
 def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray) -> None:
     bands = _bands(ds)
-    scale = _scale(ds, bands)
+    scale = percentile_stretch(ds, bands[:1])
     has_mask = ds.nodata is not None or any(
         f & rasterio.enums.MaskFlags.per_dataset for f in ds.mask_flag_enums[0]) or \
         ColorInterp.alpha in ds.colorinterp
@@ -149,20 +150,6 @@ def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray) -> None:
             block = rgb[:, sl]
             block[:, new] = data[:, new]
             valid[sl] |= new
-
-
-def _scale(ds, bands) -> tuple[float, float] | None:
-    """Percentile stretch for data that is not 8-bit (from a decimated read)."""
-    if ds.dtypes[0] == "uint8":
-        return None
-    f = max(1, max(ds.width, ds.height) // 1024)
-    sample = ds.read(bands[0], out_shape=(max(1, ds.height // f), max(1, ds.width // f)),
-                     masked=True)
-    values = sample.compressed()
-    if values.size == 0:
-        return None
-    lo, hi = np.percentile(values, [1, 99])
-    return float(lo), float(max(hi - lo, 1e-6))
 
 
 def reference_scene(path: Path, grid: Grid | None = None) -> Scene:
