@@ -160,9 +160,9 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) 
     aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
         found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=opts.conf or FALLBACK_CONF))
-    if opts.conf is None:  # the operating point was tuned on aircraft, the labelled class
-        keep = (found.klass != "aircraft") | (found.confidence >= operating_conf(opts.weights))
-        found = found[keep]
+    if opts.conf is None:  # each class at the operating point of the weights' model card
+        conf = operating_conf(opts.weights)
+        found = found[found.confidence >= np.array([conf[k] for k in found.klass])]
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
     return identify_objects(found, source, ref.grid.pixel_m, site.types)
@@ -180,7 +180,7 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     before = DayImages.read(site.folder / Path(prev.image).parent)
     change = day_change(before, images, grid)
     evts, carried = track_events(prev.objects, detected, _evidence(change, images, ref, grid),
-                                 metres)
+                                 metres, grid.pixel_m)
     return evts, carried, change
 
 
@@ -360,7 +360,8 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
     prev = history.day(date)
     evts, carried = track_events(prev.objects, detected,
-                                 _evidence(change, later, ref, ref.grid), metres)
+                                 _evidence(change, later, ref, ref.grid), metres,
+                                 ref.grid.pixel_m)
     stored = detected + carried
     old = history.report(nxt)
     report = build_report(site.name, nxt, date, old["acquisition"], stored, evts,

@@ -3,9 +3,10 @@ and use the change map as evidence for what the detector did not see.
 
 - matched: `stayed`;
 - previous object unmatched: `unknown` where today's view there is clouded, nodata or outside
-  the drop; `stayed` flagged `recovered` where nothing changed (the detector missed it);
-  otherwise `departed`. Where the previous day could not see the place (its cloud), today's
-  view against the empty reference decides: still occupied is `recovered`, bare is `departed`;
+  the drop; `stayed` flagged `recovered` where nothing changed (the detector missed it) and
+  nothing else now stands there; otherwise `departed`. Where the previous day could not see the
+  place (its cloud), today's view against the empty reference decides: still occupied is
+  `recovered`, bare is `departed`;
 - today's object unmatched: `arrived`, flagged `suspect` where nothing changed.
 """
 
@@ -19,6 +20,8 @@ from scipy.optimize import linear_sum_assignment
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
+HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
+HAZY_SLACK = 3.0
 INFEASIBLE = 1e6
 
 
@@ -37,32 +40,65 @@ def _axis_diff(a: float, b: float) -> float:
     return min(d, 180 - d)
 
 
-def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float) -> np.ndarray:
-    """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates."""
+def _box(corners, metres_per_unit: float) -> tuple[float, float, float]:
+    """(long side m, short side m, azimuth of the long side mod 180) of a box's corners. The
+    detector's box of the same object is stable from day to day, unlike a silhouette."""
+    c = np.asarray(corners, float)
+    sides = [c[1] - c[0], c[2] - c[1]]
+    lengths = [metres_per_unit * float(np.hypot(*v)) for v in sides]
+    k = int(np.argmax(lengths))
+    azimuth = float(np.degrees(np.arctan2(sides[k][0], sides[k][1]))) % 180
+    return lengths[k], lengths[1 - k], azimuth
+
+
+def _size_gate(klass: str, size: float, pixel_m: float) -> float:
+    """How far (m) the same object's box side may differ from one day to the next: two pixels
+    plus 12% for aircraft and helicopters (an An-72 (28 m) and an An-12 (33 m) on the same
+    stand differ; measured box noise of one aircraft stays under 10%), 30% for vehicles,
+    whose small boxes vary more."""
+    return 2 * pixel_m + (0.3 if klass == "vehicle" else 0.12) * size
+
+
+def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
+                hazy: frozenset[int] = frozenset()) -> np.ndarray:
+    """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates: another
+    class, centres further apart than a quarter of the object's length (4 m at least), or
+    box sides further apart than `_size_gate` (three times that for the current objects in
+    `hazy`, seen through cloud edges that blur their boxes). A helicopter's box spans its
+    rotor, so its axis says nothing and only aircraft and vehicles pay for turning."""
     cost = np.full((len(prev), len(cur)), INFEASIBLE)
+    pbox = [_box(p["corners"], metres_per_unit) for p in prev]
+    cbox = [_box(c["corners"], metres_per_unit) for c in cur]
     for i, p in enumerate(prev):
         for j, c in enumerate(cur):
             if p["class"] != c["class"]:
                 continue
-            size = max(p["length_m"] or 1, c["length_m"] or 1, 1.0)
+            (pl, pw, pa), (cl, cw, ca) = pbox[i], cbox[j]
+            gate = max(4.0, 0.25 * max(pl, cl))
             dist = metres_per_unit * float(np.hypot(p["x"] - c["x"], p["y"] - c["y"]))
-            gate = max(4.0, 0.25 * size)
-            if dist > gate:
+            dsize = max(abs(pl - cl) / _size_gate(p["class"], max(pl, cl), pixel_m),
+                        abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m))
+            if dist > gate or dsize > (HAZY_SLACK if j in hazy else 1.0):
                 continue
-            dsize = abs((p["length_m"] or 0) - (c["length_m"] or 0)) / size
-            if dsize > 0.35:
-                continue
-            heading = _axis_diff(p["heading_deg"] or 0, c["heading_deg"] or 0) / 30.0
+            turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / 30.0
             same = 0.0 if p.get("type") == c.get("type") else 0.5
-            cost[i, j] = dist / gate + heading + dsize + same
+            cost[i, j] = dist / gate + turn + dsize + same
     return cost
 
 
-def match(prev: list[dict], cur: list[dict], metres_per_unit: float) -> list[tuple[int, int]]:
+def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
+    """Whether a current object of any class now stands where `p` stood."""
+    gate = max(4.0, 0.25 * _box(p["corners"], metres_per_unit)[0])
+    return any(metres_per_unit * np.hypot(p["x"] - c["x"], p["y"] - c["y"]) <= gate
+               for c in cur)
+
+
+def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
+          hazy: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
     """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
     if not prev or not cur:
         return []
-    cost = cost_matrix(prev, cur, metres_per_unit)
+    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy)
     rows, cols = linear_sum_assignment(cost)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < INFEASIBLE]
 
@@ -73,11 +109,15 @@ def _event(kind: str, obj: dict, flags: list[str], **detail) -> dict:
             "flags": flags, "detail": detail}
 
 
-def events(prev: list[dict], cur: list[dict], evidence: Evidence,
-           metres_per_unit: float) -> tuple[list[dict], list[dict]]:
+def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_unit: float,
+           pixel_m: float) -> tuple[list[dict], list[dict]]:
     """Events against the previous day, and the previous objects carried into today (recovered
-    ones as present, unknown ones as unseen) so that tomorrow can still match them."""
-    pairs = match(prev, cur, metres_per_unit)
+    ones as present, unknown ones as unseen) so that tomorrow can still match them.
+    `metres_per_unit` converts map units to ground metres; `pixel_m` is the ground sample
+    distance the boxes were measured at."""
+    hazy = frozenset(j for j, c in enumerate(cur)
+                     if evidence.unknown(np.asarray(c["corners"])) > HAZY_AT)
+    pairs = match(prev, cur, metres_per_unit, pixel_m, hazy)
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
     out, carried = [], []
@@ -92,6 +132,7 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence,
             still = evidence.occupied(corners) > UNKNOWN_AT
         else:
             still = evidence.changed(corners) < CHANGED_AT
+        still = still and not _taken(p, cur, metres_per_unit)
         if evidence.unseen(corners) > UNKNOWN_AT:
             out.append(_event("unknown", p, ["not visible"], previous=p["idx"], current=next_idx))
             carried.append({**p, "status": "unknown", "idx": next_idx})

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from detect.track import Evidence, events, match
 
 
-def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6):
-    h = length / 2
+def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6, unit=1.0):
+    h = length / 2 / unit  # corners in map units of `unit` metres
     return {"idx": idx, "x": x, "y": y, "class": klass, "type": t, "zone": "apron-main",
             "lon": 35.0, "lat": 35.0, "confidence": 0.9, "heading_deg": heading,
             "length_m": length, "span_m": 50.0, "status": "detected",
@@ -25,45 +23,47 @@ def test_assignment_is_optimal_not_greedy():
     # greedy would pair prev 0 with cur 0 (1 m) and leave prev 1 unmatched
     prev = [_obj(0, 0, 0), _obj(1, -3.5, 0)]
     cur = [_obj(0, -1, 0), _obj(1, 3.0, 0)]
-    assert sorted(match(prev, cur, 1.0)) == [(0, 1), (1, 0)]
+    assert sorted(match(prev, cur, 1.0, 0.5)) == [(0, 1), (1, 0)]
 
 
 def test_a_missed_aircraft_where_nothing_changed_has_stayed_recovered():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.0), 1.0)
+    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.0), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("stayed", ["recovered"])]
     assert carried[0]["status"] == "recovered"
 
 
 def test_a_missed_aircraft_where_the_ground_changed_departed():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8), 1.0)
+    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8), 1.0, 0.5)
     assert [e["kind"] for e in evts] == ["departed"] and carried == []
 
 
 def test_objects_under_cloud_are_unknown_never_departed():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0)
+    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0, 0.5)
     assert [e["kind"] for e in evts] == ["unknown"]
     assert carried[0]["status"] == "unknown"
 
 
 def test_after_a_clouded_day_the_empty_reference_decides():
     # yesterday's view was clouded (no day-over-day evidence), today is clear
-    gone, _ = events([_obj(0, 0, 0)], [], _evidence(unknown=1.0, unseen=0.0, occupied=0.0), 1)
-    here, _ = events([_obj(0, 0, 0)], [], _evidence(unknown=1.0, unseen=0.0, occupied=0.9), 1)
+    bare = _evidence(unknown=1.0, unseen=0.0, occupied=0.0)
+    still = _evidence(unknown=1.0, unseen=0.0, occupied=0.9)
+    gone, _ = events([_obj(0, 0, 0)], [], bare, 1.0, 0.5)
+    here, _ = events([_obj(0, 0, 0)], [], still, 1.0, 0.5)
     assert [e["kind"] for e in gone] == ["departed"]
     assert [(e["kind"], e["flags"]) for e in here] == [("stayed", ["recovered"])]
 
 
 def test_a_new_detection_where_nothing_changed_is_suspect():
-    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.0), 1.0)
+    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.0), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", ["suspect"])]
-    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.6), 1.0)
+    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.6), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", [])]
 
 
 def test_a_different_class_or_a_far_stand_is_not_the_same_object():
     prev = [_obj(0, 0, 0), _obj(1, 100, 0, "Ka-52", "helicopter", length=13.5)]
     cur = [_obj(0, 0, 0, "Mi-8", "helicopter", length=18.2), _obj(1, 160, 0)]
-    evts, _ = events(prev, cur, _evidence(changed=0.5), 1.0)
+    evts, _ = events(prev, cur, _evidence(changed=0.5), 1.0, 0.5)
     assert _kinds(evts) == {"departed": 2, "arrived": 2}
 
 
@@ -75,7 +75,31 @@ def _kinds(evts):
 
 
 def test_metres_per_unit_scales_the_gate():
-    prev, cur = [_obj(0, 0, 0)], [_obj(0, 0.0002, 0)]  # degrees: 22 m, beyond the 12 m gate
-    assert match(prev, cur, 111_000.0) == []
-    assert match(prev, cur, 1.0) == [(0, 0)]
-    assert np.isfinite(prev[0]["x"])
+    deg = 111_000.0
+    prev, cur = [_obj(0, 0, 0, unit=deg)], [_obj(0, 0.0002, 0, unit=deg)]
+    assert match(prev, cur, deg, 0.5) == []  # 22 m apart, beyond the 12 m gate
+    prev, cur = [_obj(0, 0, 0)], [_obj(0, 0.0002, 0)]
+    assert match(prev, cur, 1.0, 0.5) == [(0, 0)]
+
+
+def test_another_type_on_the_same_stand_is_a_departure_and_an_arrival():
+    # an An-72 (28.1 x 31.9 m) left and an An-12 (33.1 x 38 m) took its stand: their boxes differ
+    # by more than one aircraft's box differs from day to day
+    prev, cur = [_obj(0, 0, 0, "An-72", length=31.9)], [_obj(0, 0.5, 0, "An-12", length=38.0)]
+    evts, carried = events(prev, cur, _evidence(changed=0.05), 1.0, 0.5)
+    assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
+    same = [_obj(0, 0.5, 0, "An-72", length=33.0)]  # the same aircraft, box 1.1 m longer
+    assert _kinds(events(prev, same, _evidence(), 1.0, 0.5)[0]) == {"stayed": 1}
+
+
+def test_a_box_seen_through_cloud_edges_may_be_blurred():
+    prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 0.5, 0, length=56.0)]
+    assert _kinds(events(prev, cur, _evidence(), 1.0, 0.5)[0]) == {"departed": 1, "arrived": 1}
+    hazy = _evidence(unknown=0.1, unseen=0.1)
+    assert _kinds(events(prev, cur, hazy, 1.0, 0.5)[0]) == {"stayed": 1}
+
+
+def test_a_missed_object_is_not_recovered_where_another_now_stands():
+    prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 1, 0, length=20.0)]
+    evts, carried = events(prev, cur, _evidence(changed=0.0), 1.0, 0.5)
+    assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []

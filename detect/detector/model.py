@@ -13,15 +13,18 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "detect-obb.pt"
 FALLBACK_CONF = 0.25
 
 
-def operating_conf(weights: Path) -> float:
-    """The confidence the weights' model card recommends for counting (`<weights>.json`,
-    field `conf`, chosen on the training sites), else 0.25."""
+def operating_conf(weights: Path) -> dict[str, float]:
+    """The confidence per class that the weights' model card recommends for counting
+    (`<weights>.json`: `conf` for aircraft, chosen on the training sites, and `conf_by_class`
+    for the others), else 0.25."""
     meta = Path(weights).with_suffix(".json")
+    card = {}
     if meta.is_file():
         import json
 
-        return float(json.loads(meta.read_text()).get("conf", FALLBACK_CONF))
-    return FALLBACK_CONF
+        card = json.loads(meta.read_text())
+    by_class = {k: FALLBACK_CONF for k in CLASS_OF.values()} | card.get("conf_by_class", {})
+    return by_class | {"aircraft": float(card.get("conf", FALLBACK_CONF))}
 
 
 def home() -> Path:

@@ -28,6 +28,7 @@ from detect.geotiff import percentile_stretch
 from detect.objects import Objects
 
 CACHE_MB = 128
+VEHICLE_CONTAIN = 0.15  # overlap (of the smaller box) that makes two vehicle boxes one vehicle
 
 
 class RasterError(Exception):
@@ -216,8 +217,9 @@ def merge_seams(corners: np.ndarray, conf: np.ndarray, klass: np.ndarray, seam: 
                 iou_thr: float = 0.45, contain_thr: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """Merge detections from overlapping slices. Whole boxes win over boxes cut by a seam, then
     higher confidence wins; a box mostly inside a kept one (or overlapping it by IoU) is dropped,
-    and two cut pieces of the same class that overlap are joined into one box. Returns the kept
-    indices and their (possibly joined) corners."""
+    and two cut pieces of the same class that overlap are joined into one box. Two vehicle boxes
+    that overlap at all (`VEHICLE_CONTAIN`) are one vehicle: vehicles do not overlap, but a truck
+    and its shadow beside it do. Returns the kept indices and their (possibly joined) corners."""
     if len(corners) == 0:
         return np.zeros(0, int), corners
     polys = [Polygon(c).buffer(0) for c in corners]
@@ -244,7 +246,8 @@ def merge_seams(corners: np.ndarray, conf: np.ndarray, klass: np.ndarray, seam: 
                 polys[j] = Polygon(out[j])
                 drop = True
                 break
-            if iou > iou_thr or ios > contain_thr:
+            touching = VEHICLE_CONTAIN if klass[i] == klass[j] == "vehicle" else contain_thr
+            if iou > iou_thr or ios > touching:
                 drop = True
                 break
         if not drop:

@@ -25,6 +25,12 @@ class Measurement:
     sweep_deg: float | None = None  # leading-edge sweep of the wings
 
 
+def box_measurement(box_length: float, box_width: float, axis_deg: float,
+                    gsd: float) -> Measurement:
+    """The oriented box's own figures, for objects without a silhouette to refine them."""
+    return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False)
+
+
 def _metre_vectors(crs, transform, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel displacement for one ground metre east and one north at map point (x, y)."""
     if crs is None:
@@ -200,7 +206,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
     mask = silhouette(c, r, 0.2)
     if mask.sum() < 12:
-        return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False)
+        return box_measurement(box_length, box_width, axis_deg, gsd)
     sil_length, sil_span, a, sweep = _figures(mask, helicopter)
     sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
     along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side

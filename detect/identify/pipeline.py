@@ -7,7 +7,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from detect.identify.match import identify
-from detect.identify.measure import measure
+from detect.identify.measure import box_measurement, measure
 from detect.objects import Objects
 
 
@@ -51,10 +51,13 @@ def identify_objects(objects: Objects, source, gsd: float,
         "type_confidence", "type_alternatives", "type_evidence", "role")}
     lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
     for i in range(len(objects)):
-        image, transform = source.around(objects.corners[i])
-        m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]),
-                    float(lengths[i]), float(widths[i]), objects.klass[i] == "helicopter", gsd,
-                    source.reference)
+        box = float(lengths[i]), float(widths[i])
+        if objects.klass[i] == "vehicle":  # no planform to measure: the box is the figure
+            m = box_measurement(*box, float(axes[i]), gsd)
+        else:
+            image, transform = source.around(objects.corners[i])
+            m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
+                        objects.klass[i] == "helicopter", gsd, source.reference)
         ident = identify(m, objects.klass[i], allowed)
         for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
                            ("heading_deg", round(m.heading_deg, 1)),
