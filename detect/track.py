@@ -51,6 +51,12 @@ def _box(corners, metres_per_unit: float) -> tuple[float, float, float]:
     return lengths[k], lengths[1 - k], azimuth
 
 
+def _position_gate(length_m: float) -> float:
+    """How far (m) the same object's centre may move from one day to the next: a quarter of
+    its length, 4 m at least."""
+    return max(4.0, 0.25 * length_m)
+
+
 def _size_gate(klass: str, size: float, pixel_m: float) -> float:
     """How far (m) the same object's box side may differ from one day to the next: two pixels
     plus 12% for aircraft and helicopters (an An-72 (28 m) and an An-12 (33 m) on the same
@@ -74,7 +80,7 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
             if p["class"] != c["class"]:
                 continue
             (pl, pw, pa), (cl, cw, ca) = pbox[i], cbox[j]
-            gate = max(4.0, 0.25 * max(pl, cl))
+            gate = _position_gate(max(pl, cl))
             dist = metres_per_unit * float(np.hypot(p["x"] - c["x"], p["y"] - c["y"]))
             dsize = max(abs(pl - cl) / _size_gate(p["class"], max(pl, cl), pixel_m),
                         abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m))
@@ -88,7 +94,7 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
     """Whether a current object of any class now stands where `p` stood."""
-    gate = max(4.0, 0.25 * _box(p["corners"], metres_per_unit)[0])
+    gate = _position_gate(_box(p["corners"], metres_per_unit)[0])
     return any(metres_per_unit * np.hypot(p["x"] - c["x"], p["y"] - c["y"]) <= gate
                for c in cur)
 
@@ -115,8 +121,8 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     ones as present, unknown ones as unseen) so that tomorrow can still match them.
     `metres_per_unit` converts map units to ground metres; `pixel_m` is the ground sample
     distance the boxes were measured at."""
-    hazy = frozenset(j for j, c in enumerate(cur)
-                     if evidence.unknown(np.asarray(c["corners"])) > HAZY_AT)
+    unknown_now = [evidence.unknown(np.asarray(c["corners"])) for c in cur]
+    hazy = frozenset(j for j, u in enumerate(unknown_now) if u > HAZY_AT)
     pairs = match(prev, cur, metres_per_unit, pixel_m, hazy)
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
@@ -146,8 +152,8 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     for j, c in enumerate(cur):
         if j in matched_cur:
             continue
-        box = np.asarray(c["corners"])
-        quiet = evidence.unknown(box) <= UNKNOWN_AT and evidence.changed(box) < CHANGED_AT
+        quiet = unknown_now[j] <= UNKNOWN_AT and \
+            evidence.changed(np.asarray(c["corners"])) < CHANGED_AT
         flags = ["suspect"] if quiet else []
         out.append(_event("arrived", c, flags, current=c["idx"]))
     return out, carried

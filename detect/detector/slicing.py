@@ -156,9 +156,8 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
         corners, confs, classes, seams = _predict(Reader(ds), windows, region, model, cfg,
                                                   (kx, ky), progress)
     corners_px = np.asarray(corners, float).reshape(-1, 4, 2)
-    keep, merged = merge_seams(corners_px, np.asarray(confs), np.asarray(classes, object),
-                               np.asarray(seams, bool))
-    corners_px = merged
+    keep, corners_px = merge_seams(corners_px, np.asarray(confs), np.asarray(classes, object),
+                                   np.asarray(seams, bool))
     if aoi is not None and len(keep):
         inside = [aoi.contains(_to_point(ds, c.mean(axis=0), georef)) for c in corners_px]
         keep, corners_px = keep[inside], corners_px[inside]
