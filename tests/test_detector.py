@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,9 +13,9 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from detect.cli import main
 from detect.detector.airbus import read_labels
-from detect.detector.model import DEFAULT_WEIGHTS
+from detect.detector.model import DEFAULT_WEIGHTS, load_model, onnx_twin, read_card
 from detect.detector.pipeline import find_objects
-from detect.detector.slicing import SliceConfig, merge_seams
+from detect.detector.slicing import SliceConfig, detect_raster, merge_seams
 from detect.synth.shapes import paste, render_sprite, shape_for
 from tests.rasters import UTM, airbus_rgb, write_tif
 
@@ -165,3 +166,31 @@ def test_slices_cover_the_region_with_overlap():
     cols = sorted({w.col_off for w in wins})
     assert cols[0] == 0 and cols[-1] + cfg.size == 2000
     assert all(b - a <= cfg.size - cfg.overlap for a, b in zip(cols, cols[1:], strict=False))
+
+
+def test_shipped_weights_run_through_their_onnx_twin_with_the_same_detections(sample_base,
+                                                                               tmp_path):
+    assert onnx_twin(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS.with_suffix(".onnx")
+    plain = tmp_path / DEFAULT_WEIGHTS.name  # the same weights without a twin: PyTorch
+    shutil.copyfile(DEFAULT_WEIGHTS, plain)
+    assert onnx_twin(plain) is None
+    found = []
+    for weights in (DEFAULT_WEIGHTS, plain):
+        with rasterio.open(sample_base / "drops" / "2026-11-21" / "tile_1.tif") as ds:
+            found.append(detect_raster(ds, load_model(str(weights))))
+    onnx, torch = found
+    assert len(onnx) == len(torch) >= 5
+    order = [np.argsort(o.corners.mean(axis=1)[:, 0]) for o in found]
+    assert np.abs(onnx.corners[order[0]] - torch.corners[order[1]]).max() < 0.1  # map metres
+    assert np.abs(onnx.confidence[order[0]] - torch.confidence[order[1]]).max() < 0.01
+
+
+def test_a_stale_onnx_twin_is_never_run(tmp_path):
+    for suffix in (".pt", ".onnx"):
+        shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(suffix), tmp_path / f"w{suffix}")
+    card = read_card(DEFAULT_WEIGHTS)
+    (tmp_path / "w.json").write_text(json.dumps(card))
+    assert onnx_twin(tmp_path / "w.pt") == tmp_path / "w.onnx"
+    card["onnx"]["exported_from_sha256"] = "0" * 64  # exported from other weights
+    (tmp_path / "w.json").write_text(json.dumps(card))
+    assert onnx_twin(tmp_path / "w.pt") is None

@@ -7,6 +7,7 @@ suppressed by rotated IoU, and pieces of one aircraft cut by a seam are joined.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import warnings
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from shapely import STRtree
 from shapely.geometry import Polygon, box
 from tqdm import tqdm
 
-from detect.detector.model import MODEL_GSD, predict_obb
+from detect.detector.model import MODEL_GSD, MODEL_IMGSZ, predict_obb
 from detect.geo import ground_distance
 from detect.geotiff import percentile_stretch
 from detect.objects import Objects
@@ -37,7 +38,7 @@ class RasterError(Exception):
 
 @dataclass(frozen=True)
 class SliceConfig:
-    size: int = 640  # model pixels per slice
+    size: int = MODEL_IMGSZ  # model pixels per slice
     overlap: int = 160  # model pixels shared by neighbouring slices (80 m at 0.5 m)
     conf: float = 0.25
     batch: int = 4
@@ -132,6 +133,14 @@ def _region(ds, aoi) -> Window:
         raise RasterError("the AOI does not overlap the image") from None
 
 
+def _release_freed_memory() -> None:
+    """Hand freed heap back to the system (glibc only). glibc keeps what onnxruntime's worker
+    threads free in per-thread arenas; without this the process grows with the raster."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def _batches(items: list, n: int) -> Iterator[list]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
@@ -188,6 +197,7 @@ def _predict(reader: Reader, windows: list[Window], region: Window, model, cfg: 
                 confs.append(conf)
                 classes.append(name)
         bar.update(len(batch))
+        _release_freed_memory()
     bar.close()
     return corners, confs, classes, seams
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,16 @@ import yaml
 from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
+from detect.atomic import atomic_path, write_json
 from detect.detector.airbus import Labelled, read_labels, split_by_site
-from detect.detector.model import MODEL_GSD, load_model, prepare_offline
+from detect.detector.model import (
+    MODEL_GSD,
+    MODEL_IMGSZ,
+    load_model,
+    prepare_offline,
+    read_card,
+    sha256,
+)
 from detect.detector.slicing import SliceConfig, detect_raster
 
 DOTA_IDS = {"aircraft": 0, "vehicle": 9, "helicopter": 11}
@@ -251,8 +260,28 @@ def train(opts: TrainOptions, resume: bool = True) -> Path:
 
 
 def install_weights(trained: Path, dest: Path) -> None:
-    """Copy trained weights into place (atomically)."""
-    from detect.atomic import atomic_path
-
+    """Copy trained weights into place (atomically), with their ONNX twin beside them."""
     with atomic_path(dest) as tmp:
         shutil.copyfile(trained, tmp)
+    export_onnx(dest)
+
+
+def export_onnx(weights: Path) -> Path:
+    """Export `weights` to ONNX beside them (any batch and image size) and record in their
+    card (`<weights>.json`) which weights it was exported from, so a stale twin is never run."""
+    prepare_offline()
+    from ultralytics import YOLO
+
+    weights = Path(weights)
+    with tempfile.TemporaryDirectory(dir=weights.parent) as tmp:
+        copy = Path(tmp) / weights.name
+        shutil.copyfile(weights, copy)
+        exported = Path(YOLO(str(copy), task="obb").export(
+            format="onnx", imgsz=MODEL_IMGSZ, dynamic=True, simplify=True))
+        twin = weights.with_suffix(".onnx")
+        with atomic_path(twin) as part:
+            shutil.move(exported, part)
+    card = read_card(weights) | {"onnx": {"file": twin.name,
+                                          "exported_from_sha256": sha256(weights)}}
+    write_json(weights.with_suffix(".json"), card)
+    return twin
