@@ -96,3 +96,20 @@ def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, he
     assert abs(m.span_m - shape.span) <= 1.0, m
     assert abs((m.heading_deg - heading + 180) % 360 - 180) <= 3, m
     assert abs(m.sweep_deg - shape.sweep) <= 5, m
+
+
+def test_a_helicopter_whose_fuselage_was_not_seen_is_told_by_its_rotor():
+    hidden = Measurement(15.5, 14.6, 0.0, 0.6, True, None, length_seen=False)
+    r = identify(hidden, "helicopter")
+    assert r.type == "Ka-52", r
+    assert r.evidence.startswith("fuselage not told from its shadow, rotor 14.6 m")
+
+
+def test_types_closer_than_the_measurement_resolves_are_reported_as_their_family():
+    r = identify(_m(25.0, 29.4, 7, sigma=0.4), "aircraft")  # An-26 23.8, An-30 24.3 long
+    assert (r.level, r.type) == ("family", "An-24/26")
+
+
+def test_a_family_of_many_variants_does_not_outvote_a_type_of_its_own():
+    r = identify(_m(23.2, 14.7, 42, sigma=0.7), "aircraft")  # Su-34, beside 3 Flankers
+    assert r.type == "Su-34", r

@@ -10,6 +10,7 @@ cannot be told apart are reported as their family; a measurement far from every 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from detect.identify.catalogue import AircraftType, load_catalogue
@@ -17,9 +18,8 @@ from detect.identify.measure import Measurement
 
 TOLERANCE = 0.03  # relative model tolerance on catalogue figures
 MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
-TYPE_POSTERIOR = 0.6  # below this the family is reported, when the family is sure
+WITHIN_FAMILY = 0.8  # share of its family's posterior a type needs to be named over it
 HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
-SWEEP_SIGMA = 5.0  # degrees: leading-edge sweep measured on the silhouette
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,9 @@ def _distance(m: Measurement, t: AircraftType) -> float:
     if t.is_helicopter:
         s_len = math.hypot(s_len, HELI_LENGTH_SIGMA)
     sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else (m.sweep_deg - t.sweep_deg) / \
-        SWEEP_SIGMA
-    return math.hypot((m.length_m - t.length_m) / s_len, (m.span_m - t.span_m) / s_span, sweep)
+        m.sweep_sigma_deg
+    length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
+    return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
 
 
 def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftType]:
@@ -54,7 +55,9 @@ def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftTyp
 
 def _figures(m: Measurement, helicopter: bool) -> str:
     if helicopter:
-        return f"fuselage {m.length_m:.1f} m, rotor {m.span_m:.1f} m"
+        fuselage = f"fuselage {m.length_m:.1f} m" if m.length_seen else \
+            "fuselage not told from its shadow"
+        return f"{fuselage}, rotor {m.span_m:.1f} m"
     sweep = "" if m.sweep_deg is None else f", sweep {m.sweep_deg:.0f} deg"
     return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}"
 
@@ -67,22 +70,27 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None)
     d = {t.name: _distance(m, t) for t in types}
-    like = {k: math.exp(-0.5 * v * v) for k, v in d.items()}
+    size = Counter(t.family for t in types)
+    # every family is as likely a priori, however many variants of it the catalogue lists
+    like = {t.name: math.exp(-0.5 * d[t.name] ** 2) / size[t.family] for t in types}
     total = sum(like.values())
-    ranked = sorted(types, key=lambda t: d[t.name])
-    best = ranked[0]
     post = {k: (v / total if total > 0 else 0.0) for k, v in like.items()}
+    by_family = Counter()
+    for t in types:
+        by_family[t.family] += post[t.name]
+    # the likeliest family first, then the likeliest type in it (or the nearest, if none fits)
+    ranked = sorted(types, key=lambda t: (-by_family[t.family], -post[t.name], d[t.name]))
+    best = ranked[0]
     alternatives = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[1:4]]
     if d[best.name] > MAX_DISTANCE:
         near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
         return Identification("unknown", "unknown", 0.0, alternatives,
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
                               None, None)
-    family = sum(post[t.name] for t in types if t.family == best.family)
+    family = by_family[best.family]
     ref = f"{best.name} is {best.length_m:g} x {best.span_m:g}" + (
         "" if m.sweep_deg is None or best.is_helicopter else f", {best.sweep_deg:g} deg")
-    if post[best.name] < TYPE_POSTERIOR and family >= TYPE_POSTERIOR and \
-            sum(t.family == best.family for t in types) > 1:
+    if size[best.family] > 1 and post[best.name] < WITHIN_FAMILY * family:
         members = "/".join(t.name for t in types if t.family == best.family)
         return Identification(best.family, "family", round(family, 3), alternatives,
                               f"{measured}; {ref} ({members} cannot be told apart here)",

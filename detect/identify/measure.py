@@ -13,6 +13,7 @@ import numpy as np
 from detect.geo import GEOD, to_lonlat, transform_xy
 
 CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
+MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Measurement:
     sigma_m: float  # one-sigma uncertainty of length and span
     ok: bool  # False when no silhouette could be segmented (box figures are used)
     sweep_deg: float | None = None  # leading-edge sweep of the wings
+    sweep_sigma_deg: float = 5.0  # its one-sigma uncertainty
+    length_seen: bool = True  # False for a helicopter whose fuselage could not be segmented
 
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,
@@ -184,9 +187,7 @@ def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, f
     s = rel @ np.array([-math.sin(a), math.cos(a)])
     if not _nose_forward(t, s, helicopter):
         a, t, s = a + math.pi, -t, -s
-    if helicopter:
-        return _extent(t), _rotor_diameter(mask), a, None
-    return _extent(t), _extent(s), a, _sweep(t, s, _extent(s) / 2)
+    return _extent(t), _extent(s), a, None if helicopter else _sweep(t, s, _extent(s) / 2)
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
@@ -215,19 +216,27 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     base = axis_deg if fuselage_on_long else axis_deg + 90
     sil_heading = axis_deg + math.degrees(a)
     heading = min((base, base + 180), key=lambda h: abs((h - sil_heading + 180) % 360 - 180))
-    if helicopter:  # the box spans the rotor: the fuselage comes from the silhouette
-        length, span = sil_length, max(box_length, box_width)
+    if helicopter:
+        return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
-    if disagreement < 0.15 * math.hypot(length, span):  # two consistent estimates: average
+    agree = disagreement < 0.15 * math.hypot(length, span)
+    if agree:  # two consistent estimates: average
         length, span = (length + sil_length) / 2, (span + sil_span) / 2
     sigma = math.sqrt((0.7 * gsd) ** 2 + (0.25 * disagreement) ** 2)
+    # the sweep is fitted over the outer quarter of each wing, a few pixels at coarse gsd
+    sweep_sigma = math.hypot(4.0, math.degrees(math.atan(gsd / (0.125 * span))))
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
-                       sweep)
+                       sweep if agree else None, sweep_sigma)
 
 
-def _rotor_diameter(mask: np.ndarray) -> float:
-    """Longest extent over all directions: for a helicopter, the rotor's diameter."""
-    rows, cols = np.nonzero(mask)
-    pts = np.column_stack([cols, rows]).astype(float)
-    return max(_extent(pts @ np.array([math.cos(a), math.sin(a)]))
-               for a in np.radians(np.arange(0, 180, 3)))
+def _helicopter(fuselage: float, box_length: float, box_width: float, heading: float,
+                gsd: float) -> Measurement:
+    """A helicopter's figures: the rotor disc spans the box across the fuselage (the long side
+    also holds the tail boom); the fuselage comes from the silhouette, unless that is far too
+    short for any helicopter (a dark body taken for its own shadow) and so not seen."""
+    rotor = min(box_length, box_width)
+    seen = fuselage >= MIN_FUSELAGE_TO_ROTOR * rotor
+    return Measurement(float(fuselage if seen else max(box_length, box_width)), float(rotor),
+                       float(heading % 360), 0.7 * gsd + 0.03 * rotor, True, None,
+                       length_seen=seen)
+
