@@ -113,3 +113,9 @@ def test_types_closer_than_the_measurement_resolves_are_reported_as_their_family
 def test_a_family_of_many_variants_does_not_outvote_a_type_of_its_own():
     r = identify(_m(23.2, 14.7, 42, sigma=0.7), "aircraft")  # Su-34, beside 3 Flankers
     assert r.type == "Su-34", r
+
+
+def test_the_wing_sweep_tells_types_of_one_size_apart():
+    # an Il-76 and a Tu-95 are the same size: only the wing sweep (25 vs 35 deg) tells them
+    assert identify(_m(46.4, 50.3, 25, sigma=0.6), "aircraft").family == "Il-76"
+    assert identify(_m(46.4, 50.3, 35, sigma=0.6), "aircraft").type == "Tu-95"

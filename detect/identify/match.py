@@ -10,7 +10,6 @@ cannot be told apart are reported as their family; a measurement far from every 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 from detect.identify.catalogue import AircraftType, load_catalogue
@@ -18,7 +17,7 @@ from detect.identify.measure import Measurement
 
 TOLERANCE = 0.03  # relative model tolerance on catalogue figures
 MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
-WITHIN_FAMILY = 0.8  # share of its family's posterior a type needs to be named over it
+WITHIN_FAMILY = 0.8  # share of its family's likelihood a type needs to be named over it
 HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
 
 
@@ -70,16 +69,16 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None)
     d = {t.name: _distance(m, t) for t in types}
-    size = Counter(t.family for t in types)
-    # every family is as likely a priori, however many variants of it the catalogue lists
-    like = {t.name: math.exp(-0.5 * d[t.name] ** 2) / size[t.family] for t in types}
-    total = sum(like.values())
-    post = {k: (v / total if total > 0 else 0.0) for k, v in like.items()}
-    by_family = Counter()
+    like = {t.name: math.exp(-0.5 * d[t.name] ** 2) for t in types}
+    # a family is as likely as its likeliest member, however many variants the catalogue lists
+    fit: dict[str, float] = {}
     for t in types:
-        by_family[t.family] += post[t.name]
-    # the likeliest family first, then the likeliest type in it (or the nearest, if none fits)
-    ranked = sorted(types, key=lambda t: (-by_family[t.family], -post[t.name], d[t.name]))
+        fit[t.family] = max(fit.get(t.family, 0.0), like[t.name])
+    total = sum(fit.values())
+    share = {t.name: like[t.name] / max(sum(like[u.name] for u in types if u.family ==
+                                             t.family), 1e-300) for t in types}
+    post = {t.name: fit[t.family] / total * share[t.name] if total > 0 else 0.0 for t in types}
+    ranked = sorted(types, key=lambda t: (-fit[t.family], -like[t.name], d[t.name]))
     best = ranked[0]
     alternatives = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[1:4]]
     if d[best.name] > MAX_DISTANCE:
@@ -87,13 +86,18 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
         return Identification("unknown", "unknown", 0.0, alternatives,
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
                               None, None)
-    family = by_family[best.family]
-    ref = f"{best.name} is {best.length_m:g} x {best.span_m:g}" + (
-        "" if m.sweep_deg is None or best.is_helicopter else f", {best.sweep_deg:g} deg")
-    if size[best.family] > 1 and post[best.name] < WITHIN_FAMILY * family:
-        members = "/".join(t.name for t in types if t.family == best.family)
+    family = fit[best.family] / total
+    ref = _ref(best, m)
+    members = [t.name for t in types if t.family == best.family]
+    if len(members) > 1 and share[best.name] < WITHIN_FAMILY:
         return Identification(best.family, "family", round(family, 3), alternatives,
-                              f"{measured}; {ref} ({members} cannot be told apart here)",
-                              best.role, best.family)
+                              f"{measured}; {ref} ({'/'.join(members)} cannot be told apart "
+                              "here)", best.role, best.family)
     return Identification(best.name, "type", round(post[best.name], 3), alternatives,
                           f"{measured}; {ref}", best.role, best.family)
+
+
+def _ref(t: AircraftType, m: Measurement) -> str:
+    """A type's catalogue figures, as the evidence quotes them."""
+    sweep = "" if m.sweep_deg is None or t.is_helicopter else f", {t.sweep_deg:g} deg"
+    return f"{t.name} is {t.length_m:g} x {t.span_m:g}{sweep}"
