@@ -133,12 +133,15 @@ def _region(ds, aoi) -> Window:
         raise RasterError("the AOI does not overlap the image") from None
 
 
+# glibc keeps what onnxruntime's worker threads free in per-thread arenas; without handing it
+# back after each batch the process grows with the raster (None off glibc)
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
+
+
 def _release_freed_memory() -> None:
-    """Hand freed heap back to the system (glibc only). glibc keeps what onnxruntime's worker
-    threads free in per-thread arenas; without this the process grows with the raster."""
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+    """Hand freed heap back to the system (glibc only)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _batches(items: list, n: int) -> Iterator[list]:

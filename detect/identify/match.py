@@ -72,11 +72,12 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
     like = {t.name: math.exp(-0.5 * d[t.name] ** 2) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
+    summed: dict[str, float] = {}
     for t in types:
         fit[t.family] = max(fit.get(t.family, 0.0), like[t.name])
+        summed[t.family] = summed.get(t.family, 0.0) + like[t.name]
     total = sum(fit.values())
-    share = {t.name: like[t.name] / max(sum(like[u.name] for u in types if u.family ==
-                                             t.family), 1e-300) for t in types}
+    share = {t.name: like[t.name] / max(summed[t.family], 1e-300) for t in types}
     post = {t.name: fit[t.family] / total * share[t.name] if total > 0 else 0.0 for t in types}
     ranked = sorted(types, key=lambda t: (-fit[t.family], -like[t.name], d[t.name]))
     best = ranked[0]
