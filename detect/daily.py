@@ -130,10 +130,10 @@ def _evidence(change: Change, today: DayImages, ref, grid: Grid) -> Evidence:
 
     unseen = today.unseen | ~today.valid
     bare = detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
-    return Evidence(changed=lambda c: change.fraction_in(change.mask, px(c)),
+    return Evidence(changed=lambda c: change.fraction_in(change.faint, px(c)),
                     unknown=lambda c: change.fraction_in(change.unknown, px(c)),
                     unseen=lambda c: change.fraction_in(unseen, px(c)),
-                    occupied=lambda c: bare.fraction_in(bare.mask, px(c)))
+                    occupied=lambda c: bare.fraction_in(bare.faint, px(c)))
 
 
 def _reference(site: Site, files: list[Path]):

@@ -163,3 +163,18 @@ def test_change_finds_arrivals_and_keeps_clouds_unknown(sample_base, sample_trut
             assert result.unknown[r, c], obj["type"]
     apron_free = result.mask[600:640, 100:140]  # bare apron, far from every stand
     assert apron_free.mean() < 0.05
+
+
+def test_haze_over_part_of_the_day_is_not_change_but_an_object_under_it_is(sample_base):
+    ref = reference_scene(sample_base / "reference.tif")
+    rows, cols = ref.grid.shape
+    haze = np.linspace(0, 50, cols, dtype=np.float32)[None, None, :]  # thickening eastwards
+    rng = np.random.default_rng(3)
+    day = np.clip(ref.rgb * (1 - haze / 400) + haze + rng.normal(0, 2, ref.rgb.shape), 0, 255)
+    r, c = rows // 2, cols - 150
+    day[:, r:r + 10, c:c + 40] = 120  # a 20 x 5 m vehicle in the haziest part
+    valid = ref.valid.copy()
+    result = detect_change(ref.rgb, day.astype(np.float32), valid, np.zeros_like(valid), ref.grid)
+    assert result.mask[r:r + 10, c:c + 40].mean() > 0.8
+    result.mask[r - 10:r + 20, c - 10:c + 50] = False
+    assert result.mask[valid].mean() < 0.005

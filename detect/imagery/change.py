@@ -8,12 +8,19 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import median_filter
 from shapely.geometry import Polygon
 
 from detect.grid import Grid
 
 MIN_REGION_M2 = 8.0
 MIN_CLOUD_M2 = 3000.0  # larger than the bright planform of any aircraft
+CELL_M = 8.0  # haze and thin cloud: the day's local offset is measured in cells this size,
+WINDOW_M = 120.0  # and smoothed by a median over this window, wider than any aircraft
+# Score levels. Searching the whole image for change needs a wide margin over the noise (10
+# sigma); testing the one place where an object is known to stand needs less (5.5 sigma).
+CHANGED_AT = 0.7
+FAINT_AT = 0.25
 
 
 @dataclass
@@ -26,7 +33,8 @@ class Region:
 @dataclass
 class Change:
     score: np.ndarray  # float32, NaN where unknown
-    mask: np.ndarray  # changed
+    mask: np.ndarray  # changed (CHANGED_AT): the regions
+    faint: np.ndarray  # changed at FAINT_AT: evidence at a known object's place
     unknown: np.ndarray  # cloud or nodata
     regions: list[Region]
     grid: Grid
@@ -74,12 +82,38 @@ def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: flo
     return cv2.dilate(big.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
 
 
-def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray) -> np.ndarray:
+def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
+                 ) -> np.ndarray:
+    """Per band, the day's slowly varying brightness offset against the reference (haze, thin
+    cloud, a low sun on one side): the mean difference in cells of CELL_M, then the median of
+    those over WINDOW_M, so that no aircraft-sized change moves it; (3, rows, cols)."""
+    rows, cols = known.shape
+    cell = max(int(round(CELL_M / pixel_m)), 1)
+    size = (max(cols // cell, 1), max(rows // cell, 1))
+    window = max(int(round(WINDOW_M / CELL_M)) | 1, 3)
+    weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    seen = weight >= 0.5
+    out = np.empty(day.shape, np.float32)
+    for i in range(day.shape[0]):
+        diff = cv2.resize(np.where(known, day[i] - ref[i], 0).astype(np.float32), size,
+                          interpolation=cv2.INTER_AREA)
+        cells = np.where(seen, diff / np.maximum(weight, 1e-6), 0.0)
+        if seen.any():
+            cells[~seen] = np.median(cells[seen])
+        cells = median_filter(cells, size=window, mode="nearest").astype(np.float32)
+        out[i] = cv2.resize(cells, (cols, rows), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
+                 ) -> np.ndarray:
     """Per-pixel change score in 0..1: the smallest colour difference to the reference within
-    one pixel of displacement (tolerant of sub-pixel misregistration at edges), in units of the
-    image's robust noise level, mapped linearly from 3 sigma (0) to 8 sigma (1)."""
+    one pixel of displacement (tolerant of sub-pixel misregistration at edges), after the day's
+    local brightness offset is taken out, in units of the image's robust noise level, mapped
+    linearly from 3 sigma (0) to 13 sigma (1)."""
     a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in ref.astype(np.float32)])
     b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in day.astype(np.float32)])
+    b -= local_offset(a, b, known, pixel_m)
     best = np.full(ref.shape[1:], np.inf, np.float32)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
@@ -88,25 +122,30 @@ def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray) -> np.ndar
     vals = best[known]
     sigma = max(1.4826 * float(np.median(np.abs(vals - np.median(vals)))) if vals.size else 1.0,
                 2.0)
-    score = np.clip((best / sigma - 3) / 5, 0, 1).astype(np.float32)
+    score = np.clip((best / sigma - 3) / 10, 0, 1).astype(np.float32)
     score[~known] = np.nan
     return score
 
 
 def detect_change(ref: np.ndarray, day: np.ndarray, known: np.ndarray, unknown: np.ndarray,
-                  grid: Grid, threshold: float = 0.5) -> Change:
-    """Score, mask and regions of change between `ref` and `day` (3, rows, cols)."""
-    score = change_score(ref, day, known & ~unknown)
-    mask = np.nan_to_num(score, nan=0.0) >= threshold
-    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
-    pixel_m = grid.pixel_m
-    mask = _components(mask, MIN_REGION_M2 / pixel_m**2)
+                  grid: Grid) -> Change:
+    """Score, masks and regions of change between `ref` and `day` (3, rows, cols)."""
+    score = change_score(ref, day, known & ~unknown, grid.pixel_m)
+    mask = _changed(score, CHANGED_AT, grid.pixel_m)
     # Change that touches a cloud is its thin edge or its shadow: unknown, not change.
     edge = _touching(mask, cv2.dilate(unknown.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     unknown = unknown | edge | ~known
     mask &= ~unknown
-    return Change(score, mask, unknown, regions(mask, score, grid, pixel_m), grid)
+    faint = _changed(score, FAINT_AT, grid.pixel_m) & ~unknown
+    return Change(score, mask, faint, unknown, regions(mask, score, grid, grid.pixel_m), grid)
+
+
+def _changed(score: np.ndarray, level: float, pixel_m: float) -> np.ndarray:
+    """Pixels scoring at least `level`, cleaned of specks and kept in areas of MIN_REGION_M2."""
+    mask = np.nan_to_num(score, nan=0.0) >= level
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
+    return _components(mask, MIN_REGION_M2 / pixel_m**2)
 
 
 def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -121,17 +160,17 @@ def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
 def regions(mask: np.ndarray, score: np.ndarray, grid: Grid, pixel_m: float) -> list[Region]:
     """Polygons of the mask's connected areas, in map coordinates, with ground area."""
     out = []
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
-    for c in contours:
-        pts = c[:, 0, :].astype(float)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    for k in range(1, n):
+        x, y, w, h, area = stats[k]
+        inside = labels[y:y + h, x:x + w] == k
+        contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        pts = max(contours, key=len)[:, 0, :].astype(float)
         if len(pts) < 3:
             continue
-        fill = np.zeros(mask.shape, np.uint8)
-        cv2.drawContours(fill, [c], -1, 1, thickness=-1)
-        inside = fill.astype(bool) & mask
-        xs, ys = grid.to_map(pts[:, 0] + 0.5, pts[:, 1] + 0.5)
+        xs, ys = grid.to_map(pts[:, 0] + x + 0.5, pts[:, 1] + y + 0.5)
         poly = Polygon(np.column_stack([xs, ys])).buffer(0)
-        out.append(Region(poly, float(inside.sum() * pixel_m**2),
-                          float(np.nanmean(score[inside])) if inside.any() else 0.0))
+        out.append(Region(poly, float(area * pixel_m**2),
+                          float(np.nanmean(score[y:y + h, x:x + w][inside]))))
     return out
