@@ -131,12 +131,12 @@ def detect_change(ref: np.ndarray, day: np.ndarray, known: np.ndarray, unknown: 
                   grid: Grid) -> Change:
     """Score, masks and regions of change between `ref` and `day` (3, rows, cols)."""
     score = change_score(ref, day, known & ~unknown, grid.pixel_m)
-    mask = _changed(score, CHANGED_AT, grid.pixel_m)
+    faint = _changed(score, FAINT_AT, grid.pixel_m)
     # Change that touches a cloud is its thin edge or its shadow: unknown, not change.
-    edge = _touching(mask, cv2.dilate(unknown.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    edge = _touching(faint, cv2.dilate(unknown.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     unknown = unknown | edge | ~known
-    mask &= ~unknown
-    faint = _changed(score, FAINT_AT, grid.pixel_m) & ~unknown
+    faint &= ~unknown
+    mask = _changed(score, CHANGED_AT, grid.pixel_m) & ~unknown
     return Change(score, mask, faint, unknown, regions(mask, score, grid, grid.pixel_m), grid)
 
 
