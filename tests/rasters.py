@@ -49,3 +49,52 @@ def transformed(rgb: np.ndarray, shift, rotation_deg, gain, offset, rng) -> tupl
     out[:, ~valid] = 0
     true = m @ np.array([c[0], c[1], 1.0]) - np.array(c)
     return out.astype(np.uint8), true
+
+
+def pair_labels(root: Path, a: str, b: str, matrix: np.ndarray) -> tuple:
+    """Labelled aircraft boxes of Airbus image a, and those of b mapped into a's pixels by the
+    registration `matrix`, with which
+    of each have no counterpart in the other image: a box of the same footprint, its centre
+    within a tenth of the diagonal (at least 8 px) and its width and height within 15% (at a
+    gate, the aircraft that replaced another sits within 8 px but not in the same box)."""
+    from detect.detector.airbus import read_labels
+
+    labels = read_labels(root)
+    ba = labels[a].boxes if a in labels else np.zeros((0, 4))
+    bb = labels[b].boxes if b in labels else np.zeros((0, 4))
+    inv = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    cb = ((bb[:, :2] + bb[:, 2:]) / 2) @ inv[:, :2].T + inv[:, 2] if len(bb) else bb[:, :2]
+    shift = cb - (bb[:, :2] + bb[:, 2:]) / 2 if len(bb) else cb
+    bb_in_a = bb + np.hstack([shift, shift]) if len(bb) else bb
+    same = same_footprint(ba, bb_in_a)
+    return ba, bb_in_a, ~same.any(axis=1), ~same.any(axis=0)
+
+
+def same_footprint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)): which labelled boxes (x0, y0, x1, y1) frame the same aircraft."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)), bool)
+    ca, cb = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
+    sa, sb = np.maximum(a[:, 2:] - a[:, :2], 1.0), np.maximum(b[:, 2:] - b[:, :2], 1.0)
+    d = np.hypot(*(ca[:, None] - cb[None]).transpose(2, 0, 1))
+    gate = np.maximum(8.0, 0.1 * np.hypot(*sa.T))[:, None]
+    ratio = np.abs(np.log(sa[:, None] / sb[None])).max(axis=2)
+    return (d <= gate) & (ratio <= np.log(1.15))
+
+
+def change_on_pair(root: Path, a: str, b: str, change, matrix: np.ndarray
+                   ) -> tuple[int, int, float]:
+    """How a change map of Airbus images a -> b fares against their labels: (aircraft on one
+    date only, how many of them touch a change region, fraction of the known area more than
+    10 m from every labelled aircraft that is flagged)."""
+    ba, bb, only_a, only_b = pair_labels(root, a, b, matrix)
+    away = np.ones(change.mask.shape, bool)
+    for x0, y0, x1, y1 in np.vstack([ba, bb]).astype(int):
+        away[max(y0 - 20, 0):y1 + 20, max(x0 - 20, 0):x1 + 20] = False
+    total = found = 0
+    for boxes, only in ((ba, only_a), (bb, only_b)):
+        for x0, y0, x1, y1 in boxes[only].astype(int):
+            total += 1
+            found += bool(change.mask[max(y0, 0):y1, max(x0, 0):x1].any())
+    known = away & ~change.unknown
+    return total, found, float(change.mask[known].mean()) if known.any() else 0.0

@@ -17,10 +17,10 @@ from detect.grid import Grid
 from detect.imagery import normalise
 from detect.imagery.align import RegistrationError, align
 from detect.imagery.change import detect_change
-from detect.imagery.compare import load_pair
+from detect.imagery.compare import compare, load_pair
 from detect.imagery.ingest import drop_files, ingest, reference_scene
 from detect.imagery.register import register
-from tests.rasters import ORIGIN, UTM, airbus_rgb, transformed, write_tif
+from tests.rasters import ORIGIN, UTM, airbus_rgb, change_on_pair, transformed, write_tif
 
 IMAGE = "0263270b-e3ee-41dc-aeef-43ff77e66d5b.jpg"
 
@@ -65,6 +65,21 @@ def test_real_multi_date_pairs_register_within_half_a_pixel(airbus, tmp_path):
         ref, day = load_pair(a, b)
         report = register(ref.gray, ref.valid, day.gray, day.valid).report()
         assert report["success"] and report["residual_rmse_px"] <= 0.5, (row, report)
+
+
+def test_real_pairs_flag_the_aircraft_that_came_or_went_and_little_else(airbus, tmp_path):
+    total = found = 0
+    flagged = []
+    for row in _same_footprint_pairs(airbus, 88)[::4]:  # 22 pairs of 13 sites
+        a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
+        b = write_tif(tmp_path / "b.tif", airbus_rgb(airbus, row["image_b"]))
+        _, aligned, change = compare(a, b)
+        t, f, fl = change_on_pair(airbus, row["image_a"], row["image_b"], change,
+                                  aligned.registration.matrix)
+        total, found = total + t, found + f
+        flagged.append(fl)
+    assert total > 20 and found >= 0.9 * total
+    assert np.median(flagged) < 0.05
 
 
 def test_drop_in_another_crs_is_reprojected_not_rejected(real_ref, tmp_path):
