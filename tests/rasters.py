@@ -53,10 +53,8 @@ def transformed(rgb: np.ndarray, shift, rotation_deg, gain, offset, rng) -> tupl
 
 def pair_labels(root: Path, a: str, b: str, matrix: np.ndarray) -> tuple:
     """Labelled aircraft boxes of Airbus image a, and those of b mapped into a's pixels by the
-    registration `matrix`, with which
-    of each have no counterpart in the other image: a box of the same footprint, its centre
-    within a tenth of the diagonal (at least 8 px) and its width and height within 15% (at a
-    gate, the aircraft that replaced another sits within 8 px but not in the same box)."""
+    registration `matrix`, with which of each have no counterpart in the other image (see
+    `same_footprint`)."""
     from detect.detector.airbus import read_labels
 
     labels = read_labels(root)
@@ -71,7 +69,9 @@ def pair_labels(root: Path, a: str, b: str, matrix: np.ndarray) -> tuple:
 
 
 def same_footprint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)): which labelled boxes (x0, y0, x1, y1) frame the same aircraft."""
+    """(len(a), len(b)): which labelled boxes (x0, y0, x1, y1) frame the same aircraft: centres
+    within a tenth of the diagonal (at least 8 px), width and height within 15% (at a gate, the
+    aircraft that replaced another sits within 8 px but not in the same box)."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)), bool)
     ca, cb = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2

@@ -137,7 +137,7 @@ def detect_change(ref: np.ndarray, day: np.ndarray, known: np.ndarray, unknown: 
     unknown = unknown | edge | ~known
     faint &= ~unknown
     mask = _changed(score, CHANGED_AT, grid.pixel_m) & ~unknown
-    return Change(score, mask, faint, unknown, regions(mask, score, grid, grid.pixel_m), grid)
+    return Change(score, mask, faint, unknown, regions(mask, score, grid), grid)
 
 
 def _changed(score: np.ndarray, level: float, pixel_m: float) -> np.ndarray:
@@ -157,7 +157,7 @@ def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
     return hit[labels]
 
 
-def regions(mask: np.ndarray, score: np.ndarray, grid: Grid, pixel_m: float) -> list[Region]:
+def regions(mask: np.ndarray, score: np.ndarray, grid: Grid) -> list[Region]:
     """Polygons of the mask's connected areas, in map coordinates, with ground area."""
     out = []
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -171,6 +171,6 @@ def regions(mask: np.ndarray, score: np.ndarray, grid: Grid, pixel_m: float) -> 
             continue
         xs, ys = grid.to_map(pts[:, 0] + x + 0.5, pts[:, 1] + y + 0.5)
         poly = Polygon(np.column_stack([xs, ys])).buffer(0)
-        out.append(Region(poly, float(area * pixel_m**2),
+        out.append(Region(poly, float(area * grid.pixel_m**2),
                           float(np.nanmean(score[y:y + h, x:x + w][inside]))))
     return out
