@@ -122,18 +122,21 @@ def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
     return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
 
 
-def _evidence(change: Change, today: DayImages, ref, grid: Grid) -> Evidence:
-    """Evidence from the day-over-day change and from today against the empty reference."""
+def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Grid) -> Evidence:
+    """Evidence from the day-over-day change and from today against the empty reference;
+    change is measured over the object's own pixels (see `Change.fraction_of_object`)."""
     def px(corners):
         c, r = grid.to_pixel(corners[:, 0], corners[:, 1])
         return np.column_stack([c, r]) - 0.5
 
     unseen = today.unseen | ~today.valid
     bare = detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
-    return Evidence(changed=lambda c: change.fraction_in(change.faint, px(c)),
+    days = [before.rgb, today.rgb]
+    return Evidence(changed=lambda c: change.fraction_of_object(change.faint, px(c), days),
                     unknown=lambda c: change.fraction_in(change.unknown, px(c)),
                     unseen=lambda c: change.fraction_in(unseen, px(c)),
-                    occupied=lambda c: bare.fraction_in(bare.faint, px(c)))
+                    occupied=lambda c: bare.fraction_of_object(bare.faint, px(c),
+                                                               [today.rgb]))
 
 
 def _reference(site: Site, files: list[Path]):
@@ -179,8 +182,8 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     prev = history.day(prev_date)
     before = DayImages.read(site.folder / Path(prev.image).parent)
     change = day_change(before, images, grid)
-    evts, carried = track_events(prev.objects, detected, _evidence(change, images, ref, grid),
-                                 metres, grid.pixel_m)
+    evidence = _evidence(change, before, images, ref, grid)
+    evts, carried = track_events(prev.objects, detected, evidence, metres, grid.pixel_m)
     return evts, carried, change
 
 
@@ -360,7 +363,7 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
     prev = history.day(date)
     evts, carried = track_events(prev.objects, detected,
-                                 _evidence(change, later, ref, ref.grid), metres,
+                                 _evidence(change, images, later, ref, ref.grid), metres,
                                  ref.grid.pixel_m)
     stored = detected + carried
     old = history.report(nxt)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import cv2
@@ -98,3 +100,31 @@ def change_on_pair(root: Path, a: str, b: str, change, matrix: np.ndarray
             found += bool(change.mask[max(y0, 0):y1, max(x0, 0):x1].any())
     known = away & ~change.unknown
     return total, found, float(change.mask[known].mean()) if known.any() else 0.0
+
+
+def pair_site(folder: Path, a: Path) -> Path:
+    """A site whose reference is image `a`, with one zone: the image less a 64 px border (the
+    pairs are offset by up to 50 px, so the zone is seen on both dates)."""
+    from detect.geo import to_lonlat
+
+    with rasterio.open(a) as ds:
+        x0, y0, x1, y1 = ds.bounds
+        crs = ds.crs.to_string()
+    m = 64 * 0.5
+    xs, ys = [x0 + m, x1 - m, x1 - m, x0 + m, x0 + m], [y0 + m, y0 + m, y1 - m, y1 - m, y0 + m]
+    lon, lat = to_lonlat(crs, xs, ys)
+    ring = [[float(u), float(v)] for u, v in zip(lon, lat, strict=True)]
+    zone = {"type": "Feature", "properties": {"name": "apron"},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    (folder / "zones.geojson").write_text(json.dumps({"type": "FeatureCollection",
+                                                     "features": [zone]}))
+    (folder / "site.yaml").write_text(f"name: {folder.name}\ncrs: {crs}\ngsd: 0.5\n"
+                                      f"reference: {a.name}\nzones: zones.geojson\n")
+    return folder / "site.yaml"
+
+
+def same_footprint_pairs(root: Path) -> list[dict]:
+    """The rows of the Airbus `overlaps.csv` whose two images are offset by under 50 px."""
+    with open(root / "overlaps.csv") as f:
+        return [r for r in csv.DictReader(f) if abs(float(r["dx_px"])) < 50
+                and abs(float(r["dy_px"])) < 50]

@@ -209,3 +209,52 @@ def test_history_command_tables_csv_and_plot(sample_run, tmp_path):
     lines = (tmp_path / "c.csv").read_text().splitlines()
     assert lines[0].startswith("date,") and len(lines) == 6
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_real_aircraft_that_left_are_departed_not_recovered(airbus, tmp_path):
+    """A real pair (one airport on two dates, the first the reference) where most aircraft
+    left: an aircraft fills a third of its box or less, so judged on the box a clear departure
+    looked unchanged and was kept as `recovered` (13 of them here before)."""
+    import datetime as dt
+
+    import numpy as np
+    import rasterio
+
+    from detect.daily import RunOptions, run_day
+    from detect.detector.model import DEFAULT_WEIGHTS
+    from detect.geo import transform_xy
+    from detect.imagery.compare import load_pair
+    from detect.imagery.register import register
+    from detect.site import load_site
+    from tests.rasters import airbus_rgb, pair_labels, pair_site, same_footprint_pairs, write_tif
+
+    row = same_footprint_pairs(airbus)[68]
+    days = ("2026-01-01", "2026-01-02")
+    for d in days:
+        (tmp_path / "drops" / d).mkdir(parents=True)
+    a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
+    shutil.copy(a, tmp_path / "drops" / days[0] / "a.tif")
+    b = write_tif(tmp_path / "drops" / days[1] / "b.tif", airbus_rgb(airbus, row["image_b"]))
+    site = load_site(pair_site(tmp_path, a))
+    for d in days:
+        report, _ = run_day(RunOptions(tmp_path / "drops" / d, site, DEFAULT_WEIGHTS,
+                                       dt.date.fromisoformat(d)))
+    ra, rb = load_pair(a, b)
+    matrix = register(ra.gray, ra.valid, rb.gray, rb.valid).matrix
+    boxes, _, left, _ = pair_labels(airbus, row["image_a"], row["image_b"], matrix)
+    with rasterio.open(a) as ds:
+        to_px, width = ~ds.transform, ds.width
+    gone = (boxes[left, :2] + boxes[left, 2:]) / 2
+    gone = gone[((gone >= 64) & (gone < width - 64)).all(axis=1)]  # inside the site's zone
+
+    def near_gone(kind: str, flag: str | None = None) -> int:
+        evts = [e for e in report["events"] if e["kind"] == kind and e["class"] == "aircraft"
+                and (flag is None or flag in e["flags"])]
+        x, y = transform_xy("EPSG:4326", site.crs, [e["lon"] for e in evts],
+                            [e["lat"] for e in evts])
+        pts = np.array([to_px * p for p in zip(x, y, strict=True)]).reshape(-1, 2)
+        return int(sum(np.hypot(*(gone - p).T).min() <= 16 for p in pts))
+
+    assert len(gone) > 50
+    assert near_gone("stayed", "recovered") == 0
+    assert near_gone("departed") >= 0.6 * len(gone)  # the rest: another aircraft on the stand

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -20,7 +19,16 @@ from detect.imagery.change import detect_change
 from detect.imagery.compare import compare, load_pair
 from detect.imagery.ingest import drop_files, ingest, reference_scene
 from detect.imagery.register import register
-from tests.rasters import ORIGIN, UTM, airbus_rgb, change_on_pair, transformed, write_tif
+from detect.track import CHANGED_AT
+from tests.rasters import (
+    ORIGIN,
+    UTM,
+    airbus_rgb,
+    change_on_pair,
+    same_footprint_pairs,
+    transformed,
+    write_tif,
+)
 
 IMAGE = "0263270b-e3ee-41dc-aeef-43ff77e66d5b.jpg"
 
@@ -51,15 +59,8 @@ def test_known_shifts_on_real_imagery_are_recovered_to_a_tenth_of_a_pixel(real_r
     assert max(rot_errors) <= 0.02, rot_errors
 
 
-def _same_footprint_pairs(root, limit):
-    with open(root / "overlaps.csv") as f:
-        rows = [r for r in csv.DictReader(f) if abs(float(r["dx_px"])) < 50
-                and abs(float(r["dy_px"])) < 50]
-    return rows[:limit]
-
-
 def test_real_multi_date_pairs_register_within_half_a_pixel(airbus, tmp_path):
-    for row in _same_footprint_pairs(airbus, 4):
+    for row in same_footprint_pairs(airbus)[:4]:
         a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
         b = write_tif(tmp_path / "b.tif", airbus_rgb(airbus, row["image_b"]))
         ref, day = load_pair(a, b)
@@ -70,7 +71,7 @@ def test_real_multi_date_pairs_register_within_half_a_pixel(airbus, tmp_path):
 def test_real_pairs_flag_the_aircraft_that_came_or_went_and_little_else(airbus, tmp_path):
     total = found = 0
     flagged = []
-    for row in _same_footprint_pairs(airbus, 88)[::4]:  # 22 pairs of 13 sites
+    for row in same_footprint_pairs(airbus)[::4]:  # 22 pairs of 13 sites
         a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
         b = write_tif(tmp_path / "b.tif", airbus_rgb(airbus, row["image_b"]))
         _, aligned, change = compare(a, b)
@@ -193,3 +194,25 @@ def test_haze_over_part_of_the_day_is_not_change_but_an_object_under_it_is(sampl
     assert result.mask[r:r + 10, c:c + 40].mean() > 0.8
     result.mask[r - 10:r + 20, c - 10:c + 50] = False
     assert result.mask[valid].mean() < 0.005
+
+
+def test_change_at_an_object_is_measured_on_its_own_pixels_not_its_box(sample_base):
+    """A pale aircraft that left fills a sixth of its box: over the box the change is under
+    the level that counts as change, over the aircraft's own pixels (those that stood out on
+    either day) it is well over it; an aircraft that stayed shows none."""
+    ref = reference_scene(sample_base / "reference.tif")
+    rng = np.random.default_rng(5)
+    before = np.clip(ref.rgb + rng.normal(0, 2, ref.rgb.shape), 0, 255).astype(np.float32)
+    r, c = 600, 600
+    box = np.array([[c - 5, r - 5], [c + 85, r - 5], [c + 85, r + 85], [c - 5, r + 85]], float)
+    for dc in (0, 200):  # two aircraft: a 40 m fuselage and a 40 m wing, 4 m wide, pale
+        before[:, r + 36:r + 44, c + dc:c + dc + 80] += 15
+        before[:, r:r + 80, c + dc + 30:c + dc + 38] += 15
+    after = np.clip(ref.rgb + rng.normal(0, 2, ref.rgb.shape), 0, 255).astype(np.float32)
+    after[:, :, c + 190:c + 290] = before[:, :, c + 190:c + 290]  # the second one stayed
+    valid = ref.valid.copy()
+    change = detect_change(before, after, valid, np.zeros_like(valid), ref.grid)
+    days = [before, after]
+    assert change.fraction_in(change.faint, box) < CHANGED_AT
+    assert change.fraction_of_object(change.faint, box, days) > 3 * CHANGED_AT
+    assert change.fraction_of_object(change.faint, box + [200, 0], days) < 0.02

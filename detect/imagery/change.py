@@ -21,6 +21,9 @@ WINDOW_M = 120.0  # and smoothed by a median over this window, wider than any ai
 # sigma); testing the one place where an object is known to stand needs less (5.5 sigma).
 CHANGED_AT = 0.7
 FAINT_AT = 0.25
+RING_PX = 4  # an object's own pixels stand out from a ring this wide around its box,
+OUT_AT = 4.0  # by this many robust sigmas of the ring's colours
+MIN_OWN_PX = 12
 
 
 @dataclass
@@ -50,10 +53,20 @@ class Change:
 
     def fraction_in(self, layer: np.ndarray, corners_px: np.ndarray) -> float:
         """Mean of a boolean layer (mask or unknown) inside a pixel polygon."""
-        poly = np.zeros(layer.shape, np.uint8)
-        cv2.fillPoly(poly, [np.round(corners_px).astype(np.int32)], 1)
-        inside = poly.astype(bool)
-        return float(layer[inside].mean()) if inside.any() else 1.0
+        window, inside = _window(layer.shape, corners_px, 0)
+        return float(layer[window][inside].mean()) if inside.any() else 1.0
+
+    def fraction_of_object(self, layer: np.ndarray, corners_px: np.ndarray,
+                           images: list[np.ndarray]) -> float:
+        """Mean of a boolean layer over an object's own pixels: those inside its box (pixel
+        polygon) that stand out from the ring just outside the box in any of `images` (bands,
+        rows, cols); over the whole box where none do. An aircraft fills a third of its box
+        or less, so a box fraction dilutes even a clear departure."""
+        window, inside = _window(layer.shape, corners_px, RING_PX)
+        own = inside & np.logical_or.reduce([_standing_out(img[(slice(None), *window)], inside)
+                                             for img in images])
+        use = own if own.sum() >= MIN_OWN_PX else inside
+        return float(layer[window][use].mean()) if use.any() else 1.0
 
     def summary(self) -> dict:
         return {"changed_fraction": round(self.changed_fraction, 5),
@@ -80,6 +93,31 @@ def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: flo
     cand = cv2.morphologyEx(cand, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     big = _components(cand, MIN_CLOUD_M2 / pixel_m**2)
     return cv2.dilate(big.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
+
+
+def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
+            ) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The window around a pixel polygon (with `margin`) and the polygon's mask in it."""
+    c = np.round(np.asarray(corners_px)).astype(np.int32)
+    x0, y0 = np.maximum(c.min(axis=0) - margin, 0)
+    x1, y1 = np.minimum(c.max(axis=0) + margin + 1, [shape[1], shape[0]])
+    inside = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    cv2.fillPoly(inside, [c - [x0, y0]], 1)
+    return (slice(y0, y1), slice(x0, x1)), inside.astype(bool)
+
+
+def _standing_out(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Pixels whose colour differs from the median colour outside `inside` by more than
+    OUT_AT robust sigmas (bands, rows, cols window)."""
+    ring = ~inside
+    if ring.sum() < MIN_OWN_PX:
+        return np.zeros(inside.shape, bool)
+    pix = np.nan_to_num(image.astype(np.float32))
+    bg = np.median(pix[:, ring], axis=1)
+    dist = np.sqrt(((pix - bg[:, None, None]) ** 2).sum(axis=0))
+    ring_d = dist[ring]
+    sigma = max(1.4826 * float(np.median(np.abs(ring_d - np.median(ring_d)))), 2.0)
+    return dist > np.median(ring_d) + OUT_AT * sigma
 
 
 def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
