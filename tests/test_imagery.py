@@ -206,8 +206,8 @@ def test_change_at_an_object_is_measured_on_its_own_pixels_not_its_box(sample_ba
     r, c = 600, 600
     box = np.array([[c - 5, r - 5], [c + 85, r - 5], [c + 85, r + 85], [c - 5, r + 85]], float)
     for dc in (0, 200):  # two aircraft: a 40 m fuselage and a 40 m wing, 4 m wide, pale
-        before[:, r + 36:r + 44, c + dc:c + dc + 80] += 15
-        before[:, r:r + 80, c + dc + 30:c + dc + 38] += 15
+        before[:, r + 36:r + 44, c + dc:c + dc + 80] += 13
+        before[:, r:r + 80, c + dc + 30:c + dc + 38] += 13
     after = np.clip(ref.rgb + rng.normal(0, 2, ref.rgb.shape), 0, 255).astype(np.float32)
     after[:, :, c + 190:c + 290] = before[:, :, c + 190:c + 290]  # the second one stayed
     valid = ref.valid.copy()
@@ -216,3 +216,21 @@ def test_change_at_an_object_is_measured_on_its_own_pixels_not_its_box(sample_ba
     assert change.fraction_in(change.faint, box) < CHANGED_AT
     assert change.fraction_of_object(change.faint, box, days) > 3 * CHANGED_AT
     assert change.fraction_of_object(change.faint, box + [200, 0], days) < 0.02
+
+
+def test_a_thin_object_is_change_whether_it_came_or_went(sample_base):
+    """A thing three pixels wide (a fighter's fuselage at 1 m per pixel) is as much change when
+    it leaves as when it arrives: the one-pixel misregistration tolerance must not match the
+    place it left to the apron beside it."""
+    ref = reference_scene(sample_base / "reference.tif")
+    rng = np.random.default_rng(7)
+    empty = np.clip(ref.rgb + rng.normal(0, 2, ref.rgb.shape), 0, 255).astype(np.float32)
+    with_it = empty.copy()
+    r, c = 600, 600
+    with_it[:, r:r + 3, c:c + 40] += 30
+    valid = ref.valid.copy()
+    none = np.zeros_like(valid)
+    came = detect_change(empty, with_it, valid, none, ref.grid)
+    went = detect_change(with_it, empty, valid, none, ref.grid)
+    assert came.faint[r:r + 3, c:c + 40].mean() > 0.8
+    assert went.faint[r:r + 3, c:c + 40].mean() > 0.8

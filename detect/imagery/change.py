@@ -143,20 +143,27 @@ def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: f
     return out
 
 
-def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
-                 ) -> np.ndarray:
-    """Per-pixel change score in 0..1: the smallest colour difference to the reference within
-    one pixel of displacement (tolerant of sub-pixel misregistration at edges), after the day's
-    local brightness offset is taken out, in units of the image's robust noise level, mapped
-    linearly from 3 sigma (0) to 13 sigma (1)."""
-    a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in ref.astype(np.float32)])
-    b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in day.astype(np.float32)])
-    b -= local_offset(a, b, known, pixel_m)
-    best = np.full(ref.shape[1:], np.inf, np.float32)
+def _nearest_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pixel of `b`, the smallest colour difference to `a` within one pixel of it."""
+    best = np.full(a.shape[1:], np.inf, np.float32)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             shifted = np.roll(a, (dy, dx), axis=(1, 2))
             best = np.minimum(best, np.sqrt(((b - shifted) ** 2).mean(axis=0)))
+    return best
+
+
+def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
+                 ) -> np.ndarray:
+    """Per-pixel change score in 0..1: the smallest colour difference to the other image within
+    one pixel of displacement (tolerant of sub-pixel misregistration at edges), taken both ways
+    so that a thing a few pixels wide that left is not matched to the apron beside it, after
+    the day's local brightness offset is taken out, in units of the image's robust noise
+    level, mapped linearly from 3 sigma (0) to 13 sigma (1)."""
+    a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in ref.astype(np.float32)])
+    b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in day.astype(np.float32)])
+    b -= local_offset(a, b, known, pixel_m)
+    best = np.maximum(_nearest_difference(a, b), _nearest_difference(b, a))
     vals = best[known]
     sigma = max(1.4826 * float(np.median(np.abs(vals - np.median(vals)))) if vals.size else 1.0,
                 2.0)
