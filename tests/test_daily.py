@@ -79,9 +79,9 @@ def test_counts_and_events_by_class_match_truth_on_every_day(sample_run, sample_
     assert _compare(sample_run, sample_truth, _class) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 5): the Su-24 and one Su-34 are "
-                   "measured 3 m short and called Su-57; one Il-76 measures a 39 deg sweep and "
-                   "is called Tu-95; a partly clouded Il-76 is called C-17")
+@pytest.mark.xfail(strict=True, reason="known gap (issue 5): the shaded half of an Il-76's "
+                   "wings is taken for shadow and it is called Tu-95 on its box; the Su-24's "
+                   "cast shadow widens its span (unknown); a partly clouded Il-76 is called C-17")
 def test_counts_and_events_by_type_family_match_truth_on_every_day(sample_run, sample_truth):
     assert _compare(sample_run, sample_truth, _family) == []
 

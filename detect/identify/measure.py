@@ -67,17 +67,27 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
     return np.stack(bands, axis=-1)
 
 
-def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float) -> np.ndarray:
+def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int = 0
+               ) -> np.ndarray:
     """The object's pixels in a chip, cut at `level` (0..1) of its contrast: contrast is the
-    colour distance to the reference chip (the empty base) when there is one, else to the
-    chip's border (the apron). Shadow (darker, same colour) is excluded; the component at the
-    centre is kept. Cutting at a fraction of the contrast keeps blur from growing the object."""
+    colour distance to the reference chip (the empty base, nearest colour within `shift` chip
+    pixels, for misregistration) when there is one, else to the chip's border (the apron).
+    Shadow (darker, same colour) is excluded; the component at the centre is kept. Cutting at
+    a fraction of the contrast keeps blur from growing the object."""
     n = c.shape[0]
     ring = np.ones((n, n), bool)
     b = max(2, n // 8)
     ring[b:-b, b:-b] = False
-    bg = ref if ref is not None else np.broadcast_to(np.median(c[ring], axis=0), c.shape)
-    dist = np.linalg.norm(c - bg, axis=-1)
+    if ref is None:
+        bg = np.broadcast_to(np.median(c[ring], axis=0), c.shape)
+        dist = np.linalg.norm(c - bg, axis=-1)
+    else:  # nearest reference colour within `shift`: a painted line off by a pixel is apron
+        bg = ref
+        dist = np.full(c.shape[:2], np.inf, np.float32)
+        for dy in range(-shift, shift + 1):
+            for dx in range(-shift, shift + 1):
+                moved = np.roll(ref, (dy, dx), axis=(0, 1))
+                dist = np.minimum(dist, np.linalg.norm(c - moved, axis=-1))
     noise = max(1.4826 * float(np.median(np.abs(dist[ring] - np.median(dist[ring])))), 2.0)
     ratio = c.mean(axis=-1) / np.maximum(bg.mean(axis=-1), 1.0)
     chroma = c / np.maximum(c.sum(axis=-1, keepdims=True), 1) - bg / np.maximum(
@@ -198,14 +208,14 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     azimuth of its long side. `reference`, the empty base on the same pixels, makes the
     silhouette far cleaner when it is given.
 
-    The box gives the extents (the detector is trained on length x span boxes); the silhouette
-    tells which side is the fuselage, where the nose is and the wing sweep, and its own extents
-    measure how far the box can be trusted (the uncertainty)."""
+    The silhouette tells which side of the box is the fuselage, where the nose is and the wing
+    sweep (where it is whole), and the extents with the box (see `_extent_of`); their
+    disagreement widens the uncertainty."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    mask = silhouette(c, r, 0.2)
+    mask = silhouette(c, r, 0.2, shift=int(round(0.5 * gsd / CHIP_RES_M)))  # half a pixel
     if mask.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
     sil_length, sil_span, a, sweep = _figures(mask, helicopter)
@@ -219,14 +229,26 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     if helicopter:
         return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
-    agree = disagreement < 0.15 * math.hypot(length, span)
-    if agree:  # two consistent estimates: average
-        length, span = (length + sil_length) / 2, (span + sil_span) / 2
+    whole = sil_length >= 0.9 * length and sil_span >= 0.9 * span
+    length, span = _extent_of(sil_length, length), _extent_of(sil_span, span)
     sigma = math.sqrt((0.7 * gsd) ** 2 + (0.25 * disagreement) ** 2)
     # the sweep is fitted over the outer quarter of each wing, a few pixels at coarse gsd
     sweep_sigma = math.hypot(4.0, math.degrees(math.atan(gsd / (0.125 * span))))
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
-                       sweep if agree else None, sweep_sigma)
+                       sweep if whole else None, sweep_sigma)
+
+
+def _extent_of(silhouette: float, box: float) -> float:
+    """One extent from the silhouette's and the box's. The detector's boxes run short (7% on
+    fighters, more on the span of large transports): a silhouette up to 30% + 2 m longer is
+    taken; beyond that it has grown into a neighbour or a shadow and the box is. A silhouette
+    shorter than the box has lost parts (a shaded wing taken for shadow): within 15% the two
+    are averaged, else the box is taken."""
+    if box <= silhouette <= 1.3 * box + 2.0:
+        return silhouette
+    if abs(silhouette - box) <= 0.15 * box:
+        return (silhouette + box) / 2
+    return box
 
 
 def _helicopter(fuselage: float, box_length: float, box_width: float, heading: float,
