@@ -128,3 +128,28 @@ def same_footprint_pairs(root: Path) -> list[dict]:
     with open(root / "overlaps.csv") as f:
         return [r for r in csv.DictReader(f) if abs(float(r["dx_px"])) < 50
                 and abs(float(r["dy_px"])) < 50]
+
+
+def run_pair(root: Path, row: dict, folder: Path, weights: Path) -> tuple:
+    """The daily run on an Airbus pair: image a the reference and the first day, image b the
+    next. (site, image a's path, day two's report, the registration matrix of b onto a)."""
+    import datetime as dt
+    import shutil
+
+    from detect.daily import RunOptions, run_day
+    from detect.imagery.compare import load_pair
+    from detect.imagery.register import register
+    from detect.site import load_site
+
+    days = ("2026-01-01", "2026-01-02")
+    for d in days:
+        (folder / "drops" / d).mkdir(parents=True)
+    a = write_tif(folder / "a.tif", airbus_rgb(root, row["image_a"]))
+    shutil.copy(a, folder / "drops" / days[0] / "a.tif")
+    b = write_tif(folder / "drops" / days[1] / "b.tif", airbus_rgb(root, row["image_b"]))
+    site = load_site(pair_site(folder, a))
+    for d in days:
+        report, _ = run_day(RunOptions(folder / "drops" / d, site, weights,
+                                       dt.date.fromisoformat(d)))
+    ra, rb = load_pair(a, b)
+    return site, a, report, register(ra.gray, ra.valid, rb.gray, rb.valid).matrix

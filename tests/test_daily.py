@@ -14,14 +14,19 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 from click.testing import CliRunner
 
 from detect.cli import main
+from detect.detector.model import DEFAULT_WEIGHTS
+from detect.geo import transform_xy
 from detect.identify.catalogue import load_catalogue
 from tests.conftest import DAYS
 from tests.conftest import copy_base as _copy_base
 from tests.conftest import run_day as _run
+from tests.rasters import pair_labels, run_pair, same_footprint_pairs
 
 
 def _family(label: str) -> str:
@@ -215,32 +220,8 @@ def test_real_aircraft_that_left_are_departed_not_recovered(airbus, tmp_path):
     """A real pair (one airport on two dates, the first the reference) where most aircraft
     left: an aircraft fills a third of its box or less, so judged on the box a clear departure
     looked unchanged and was kept as `recovered` (13 of them here before)."""
-    import datetime as dt
-
-    import numpy as np
-    import rasterio
-
-    from detect.daily import RunOptions, run_day
-    from detect.detector.model import DEFAULT_WEIGHTS
-    from detect.geo import transform_xy
-    from detect.imagery.compare import load_pair
-    from detect.imagery.register import register
-    from detect.site import load_site
-    from tests.rasters import airbus_rgb, pair_labels, pair_site, same_footprint_pairs, write_tif
-
     row = same_footprint_pairs(airbus)[68]
-    days = ("2026-01-01", "2026-01-02")
-    for d in days:
-        (tmp_path / "drops" / d).mkdir(parents=True)
-    a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
-    shutil.copy(a, tmp_path / "drops" / days[0] / "a.tif")
-    b = write_tif(tmp_path / "drops" / days[1] / "b.tif", airbus_rgb(airbus, row["image_b"]))
-    site = load_site(pair_site(tmp_path, a))
-    for d in days:
-        report, _ = run_day(RunOptions(tmp_path / "drops" / d, site, DEFAULT_WEIGHTS,
-                                       dt.date.fromisoformat(d)))
-    ra, rb = load_pair(a, b)
-    matrix = register(ra.gray, ra.valid, rb.gray, rb.valid).matrix
+    site, a, report, matrix = run_pair(airbus, row, tmp_path, DEFAULT_WEIGHTS)
     boxes, _, left, _ = pair_labels(airbus, row["image_a"], row["image_b"], matrix)
     with rasterio.open(a) as ds:
         to_px, width = ~ds.transform, ds.width

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from detect.geo import GEOD, to_lonlat, transform_xy
+from detect.imagery.change import robust_sigma
 
 CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
@@ -88,7 +89,7 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int =
             for dx in range(-shift, shift + 1):
                 moved = np.roll(ref, (dy, dx), axis=(0, 1))
                 dist = np.minimum(dist, np.linalg.norm(c - moved, axis=-1))
-    noise = max(1.4826 * float(np.median(np.abs(dist[ring] - np.median(dist[ring])))), 2.0)
+    noise = robust_sigma(dist[ring])
     ratio = c.mean(axis=-1) / np.maximum(bg.mean(axis=-1), 1.0)
     chroma = c / np.maximum(c.sum(axis=-1, keepdims=True), 1) - bg / np.maximum(
         bg.sum(axis=-1, keepdims=True), 1)

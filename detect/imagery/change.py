@@ -95,6 +95,14 @@ def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: flo
     return cv2.dilate(big.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
 
 
+def robust_sigma(values: np.ndarray, floor: float = 2.0) -> float:
+    """The spread of `values` from their median absolute deviation (a Gaussian's sigma), not
+    under `floor` (DN), nor for no values."""
+    if not values.size:
+        return floor
+    return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), floor)
+
+
 def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
             ) -> tuple[tuple[slice, slice], np.ndarray]:
     """The window around a pixel polygon (with `margin`) and the polygon's mask in it."""
@@ -116,8 +124,7 @@ def _standing_out(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
     bg = np.median(pix[:, ring], axis=1)
     dist = np.sqrt(((pix - bg[:, None, None]) ** 2).sum(axis=0))
     ring_d = dist[ring]
-    sigma = max(1.4826 * float(np.median(np.abs(ring_d - np.median(ring_d)))), 2.0)
-    return dist > np.median(ring_d) + OUT_AT * sigma
+    return dist > np.median(ring_d) + OUT_AT * robust_sigma(ring_d)
 
 
 def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
@@ -164,9 +171,7 @@ def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: f
     b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in day.astype(np.float32)])
     b -= local_offset(a, b, known, pixel_m)
     best = np.maximum(_nearest_difference(a, b), _nearest_difference(b, a))
-    vals = best[known]
-    sigma = max(1.4826 * float(np.median(np.abs(vals - np.median(vals)))) if vals.size else 1.0,
-                2.0)
+    sigma = robust_sigma(best[known])
     score = np.clip((best / sigma - 3) / 10, 0, 1).astype(np.float32)
     score[~known] = np.nan
     return score
