@@ -91,6 +91,27 @@ def test_counts_and_events_by_type_family_match_truth_on_every_day(sample_run, s
     assert _compare(sample_run, sample_truth, _family) == []
 
 
+def _detection_at(base: Path, date: str, obj: dict) -> dict:
+    """The properties of the day's detection nearest to a truth object."""
+    feats = json.loads((base / "reports" / date / "detections.geojson").read_text())["features"]
+    centre = lambda f: np.mean(f["geometry"]["coordinates"][0][:4], axis=0)  # noqa: E731
+    return min(feats, key=lambda f: np.hypot(*(centre(f) - [obj["lon"], obj["lat"]])))[
+        "properties"]
+
+
+def test_a_grey_transport_on_grey_concrete_is_measured_whole_from_its_shadow(
+        sample_run, sample_truth):
+    """On the first day the Il-76's wings are the grey of the apron; its shadow is not. The
+    shadow, moved back towards the sun, outlines the wings: the aircraft is measured whole,
+    sweep included, and named (it was a Tu-95, the same size, on its box)."""
+    day = sample_truth["days"][0]
+    il76 = next(o for o in day["objects"] if o["type"] == "Il-76")
+    p = _detection_at(sample_run, day["date"], il76)
+    assert abs(p["span_m"] - il76["span_m"]) <= 1.5, p
+    assert abs(p["length_m"] - il76["length_m"]) <= 1.5, p
+    assert "sweep" in p["type_evidence"] and p["type"] == "Il-76", p
+
+
 def test_day_two_summary_reads_like_the_scenario(sample_run):
     ran = sample_run
     text = (ran / "reports" / DAYS[1] / "report.md").read_text()

@@ -68,9 +68,7 @@ def test_evidence_reads_like_an_analyst():
 
 @pytest.mark.parametrize("name,heading", [
     ("An-124", 30.0), ("Il-76", 200.0), ("Su-34", 90.0), ("Su-24", 135.0), ("Tu-154", 45.0),
-    pytest.param("An-26", 300.0, marks=pytest.mark.xfail(
-        strict=True, reason="known gap: the low-contrast silhouette of a straight-wing "
-        "turboprop loses its tail, and nose and tail are swapped"))])
+    ("An-26", 300.0)])
 def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, heading):
     shape, m = _measure_rendered(name, heading, 0.97, 1.02)
     assert m.ok

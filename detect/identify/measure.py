@@ -96,7 +96,13 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int =
     shadow = (ratio < 0.8) & (np.abs(chroma).max(axis=-1) < 0.04)
     lit = dist[b:-b, b:-b][~shadow[b:-b, b:-b]]
     contrast = float(np.percentile(lit, 98)) if lit.size else 0.0
-    mask = ((dist > max(5 * noise, level * contrast)) & ~shadow).astype(np.uint8)
+    bare = dist < 2.5 * noise
+    offset = _cast_offset(shadow, bare, n // 6)
+    proven = np.zeros_like(shadow)
+    if offset is not None:
+        proven = np.roll(shadow, (-offset[0], -offset[1]), axis=(0, 1)) & ~bare & ~shadow
+    mask = ((dist > max(5 * noise, level * contrast)) & ~shadow) | proven
+    mask = mask.astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))  # thin markings
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -104,6 +110,25 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int =
     centre = labels[n // 2 - h:n // 2 + h, n // 2 - h:n // 2 + h]
     ids = [i for i in np.unique(centre) if i and stats[i, cv2.CC_STAT_AREA] > 4]
     return np.isin(labels, ids)
+
+
+def _cast_offset(shadow: np.ndarray, bare: np.ndarray, reach: int) -> tuple[int, int] | None:
+    """Where the object's shadow falls, as a (rows, cols) offset in chip pixels, up to `reach`.
+    A shadow is the object moved away from the sun: moved back by the offset, shadow pixels
+    land on the object, neither on bare apron nor on shadow. The offset is the shift that
+    lands the fewest there; None where no shift fits (no shadow to speak of)."""
+    if shadow.sum() < 30:
+        return None
+    size = 2 * shadow.shape[0]
+    dark = np.fft.rfft2(shadow.astype(np.float32), (size, size))
+    blocked = np.fft.rfft2((bare | shadow).astype(np.float32), (size, size))
+    # misses[d]: how many shadow pixels x have a bare or dark x - d (FFT cross-correlation)
+    misses = np.fft.irfft2(dark * np.conj(blocked), (size, size))
+    dy, dx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+    cost = misses[dy % size, dx % size] / shadow.sum()
+    cost[(dy**2 + dx**2 > reach**2) | (dy**2 + dx**2 < 4)] = np.inf
+    k = np.unravel_index(np.argmin(cost), cost.shape)
+    return (int(dy[k]), int(dx[k])) if cost[k] <= 0.35 else None
 
 
 def _extent(coords: np.ndarray) -> float:
