@@ -173,18 +173,20 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) 
 
 def _track(history: History, date: str, prev_date: str | None, detected: list[dict],
            images: DayImages, grid: Grid, site: Site, ref) -> tuple:
-    """Events against the previous stored day, carried objects, and the change evidence."""
+    """Events against the previous stored day, the day's objects (today's as tracked, and
+    those carried), and the change evidence."""
     metres = grid.pixel_m / abs(grid.transform.a)
     if prev_date is None:
         change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
                                grid)
-        return [], [], change
+        return [], detected, change
     prev = history.day(prev_date)
     before = DayImages.read(site.folder / Path(prev.image).parent)
     change = day_change(before, images, grid)
     evidence = _evidence(change, before, images, ref, grid)
-    evts, carried = track_events(prev.objects, detected, evidence, metres, grid.pixel_m)
-    return evts, carried, change
+    evts, carried, tracked = track_events(prev.objects, detected, evidence, metres,
+                                          grid.pixel_m)
+    return evts, tracked + carried, change
 
 
 def _render(folder: Path, report: dict, objects: list[dict], change: Change | None,
@@ -244,9 +246,8 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             detected = _object_rows(objects, site)
             progress("track")
             prev_date = history.previous_date(date)
-            evts, carried, change = _track(history, date, prev_date, detected, images,
-                                           ref.grid, site, ref)
-            stored = detected + carried
+            evts, stored, change = _track(history, date, prev_date, detected, images,
+                                          ref.grid, site, ref)
             unseen = float((images.unseen | ~images.valid).mean())
             acquired = day.acquired.isoformat() if day.acquired else None
             acq = _acquisition(day.sources, acquired, aligned, unseen)
@@ -362,10 +363,10 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     detected = [o for o in rec.objects if o["status"] == "detected"]
     metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
     prev = history.day(date)
-    evts, carried = track_events(prev.objects, detected,
-                                 _evidence(change, images, later, ref, ref.grid), metres,
-                                 ref.grid.pixel_m)
-    stored = detected + carried
+    evts, carried, tracked = track_events(prev.objects, detected,
+                                          _evidence(change, images, later, ref, ref.grid),
+                                          metres, ref.grid.pixel_m)
+    stored = tracked + carried
     old = history.report(nxt)
     report = build_report(site.name, nxt, date, old["acquisition"], stored, evts,
                           change.summary(), old["detector"]["weights"])

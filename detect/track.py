@@ -8,6 +8,10 @@ and use the change map as evidence for what the detector did not see.
   place (its cloud), today's view against the empty reference decides: still occupied is
   `recovered`, bare is `departed`;
 - today's object unmatched: `arrived`, flagged `suspect` where nothing changed.
+
+A stayed object seen today only in part (cloud, nodata or the drop's edge over part of its
+box) keeps the identification it had the day before: its silhouette is cut today, and a
+cut-off Il-76 must not become a C-17 overnight.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change th
 HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
 HAZY_SLACK = 3.0
 INFEASIBLE = 1e6
+IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
+            "role")
 
 
 @dataclass
@@ -115,15 +121,42 @@ def _event(kind: str, obj: dict, flags: list[str], **detail) -> dict:
             "flags": flags, "detail": detail}
 
 
+def _own_identity(obj: dict) -> dict:
+    """`obj` with the identification measured on its own day (undoing `_kept_identity`)."""
+    own = obj.get("props", {}).get("measured_identity")
+    if own is None:
+        return obj
+    props = {k: v for k, v in obj["props"].items() if k != "measured_identity"}
+    return {**obj, "type": own["type"], "props": {**props, **own}}
+
+
+def _kept_identity(before: dict, now: dict) -> dict:
+    """`now`, seen only in part today, with the identification of `before` (the same object
+    the day before); its own is kept under `measured_identity`."""
+    if before.get("type") in (None, now.get("type")):
+        return now
+    kept = {k: v for k, v in before.get("props", {}).items() if k in IDENTITY}
+    kept["type_evidence"] = "partly hidden today, identified as on the day before: " + \
+        kept.get("type_evidence", "")
+    props = now.get("props", {})
+    own = {"type": now.get("type"), **{k: v for k, v in props.items() if k in IDENTITY}}
+    return {**now, "type": before["type"], "props": {**props, **kept, "measured_identity": own}}
+
+
 def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_unit: float,
-           pixel_m: float) -> tuple[list[dict], list[dict]]:
-    """Events against the previous day, and the previous objects carried into today (recovered
-    ones as present, unknown ones as unseen) so that tomorrow can still match them.
+           pixel_m: float) -> tuple[list[dict], list[dict], list[dict]]:
+    """Events against the previous day; the previous objects carried into today (recovered
+    ones as present, unknown ones as unseen) so that tomorrow can still match them; and
+    today's objects, those seen only in part keeping the identification they had.
     `metres_per_unit` converts map units to ground metres; `pixel_m` is the ground sample
     distance the boxes were measured at."""
+    cur = [_own_identity(c) for c in cur]
     unknown_now = [evidence.unknown(np.asarray(c["corners"])) for c in cur]
     hazy = frozenset(j for j, u in enumerate(unknown_now) if u > HAZY_AT)
     pairs = match(prev, cur, metres_per_unit, pixel_m, hazy)
+    for i, j in pairs:
+        if evidence.unseen(np.asarray(cur[j]["corners"])) > HAZY_AT:
+            cur[j] = _kept_identity(prev[i], cur[j])
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
     out, carried = [], []
@@ -156,4 +189,4 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
             evidence.changed(np.asarray(c["corners"])) < CHANGED_AT
         flags = ["suspect"] if quiet else []
         out.append(_event("arrived", c, flags, current=c["idx"]))
-    return out, carried
+    return out, carried, cur

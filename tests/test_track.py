@@ -27,18 +27,18 @@ def test_assignment_is_optimal_not_greedy():
 
 
 def test_a_missed_aircraft_where_nothing_changed_has_stayed_recovered():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.0), 1.0, 0.5)
+    evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.0), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("stayed", ["recovered"])]
     assert carried[0]["status"] == "recovered"
 
 
 def test_a_missed_aircraft_where_the_ground_changed_departed():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8), 1.0, 0.5)
+    evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.8), 1.0, 0.5)
     assert [e["kind"] for e in evts] == ["departed"] and carried == []
 
 
 def test_objects_under_cloud_are_unknown_never_departed():
-    evts, carried = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0, 0.5)
+    evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0, 0.5)
     assert [e["kind"] for e in evts] == ["unknown"]
     assert carried[0]["status"] == "unknown"
 
@@ -47,23 +47,23 @@ def test_after_a_clouded_day_the_empty_reference_decides():
     # yesterday's view was clouded (no day-over-day evidence), today is clear
     bare = _evidence(unknown=1.0, unseen=0.0, occupied=0.0)
     still = _evidence(unknown=1.0, unseen=0.0, occupied=0.9)
-    gone, _ = events([_obj(0, 0, 0)], [], bare, 1.0, 0.5)
-    here, _ = events([_obj(0, 0, 0)], [], still, 1.0, 0.5)
+    gone, *_ = events([_obj(0, 0, 0)], [], bare, 1.0, 0.5)
+    here, *_ = events([_obj(0, 0, 0)], [], still, 1.0, 0.5)
     assert [e["kind"] for e in gone] == ["departed"]
     assert [(e["kind"], e["flags"]) for e in here] == [("stayed", ["recovered"])]
 
 
 def test_a_new_detection_where_nothing_changed_is_suspect():
-    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.0), 1.0, 0.5)
+    evts, *_ = events([], [_obj(0, 0, 0)], _evidence(changed=0.0), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", ["suspect"])]
-    evts, _ = events([], [_obj(0, 0, 0)], _evidence(changed=0.6), 1.0, 0.5)
+    evts, *_ = events([], [_obj(0, 0, 0)], _evidence(changed=0.6), 1.0, 0.5)
     assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", [])]
 
 
 def test_a_different_class_or_a_far_stand_is_not_the_same_object():
     prev = [_obj(0, 0, 0), _obj(1, 100, 0, "Ka-52", "helicopter", length=13.5)]
     cur = [_obj(0, 0, 0, "Mi-8", "helicopter", length=18.2), _obj(1, 160, 0)]
-    evts, _ = events(prev, cur, _evidence(changed=0.5), 1.0, 0.5)
+    evts, *_ = events(prev, cur, _evidence(changed=0.5), 1.0, 0.5)
     assert _kinds(evts) == {"departed": 2, "arrived": 2}
 
 
@@ -86,7 +86,7 @@ def test_another_type_on_the_same_stand_is_a_departure_and_an_arrival():
     # an An-72 (28.1 x 31.9 m) left and an An-12 (33.1 x 38 m) took its stand: their boxes differ
     # by more than one aircraft's box differs from day to day
     prev, cur = [_obj(0, 0, 0, "An-72", length=31.9)], [_obj(0, 0.5, 0, "An-12", length=38.0)]
-    evts, carried = events(prev, cur, _evidence(changed=0.05), 1.0, 0.5)
+    evts, carried, _ = events(prev, cur, _evidence(changed=0.05), 1.0, 0.5)
     assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
     same = [_obj(0, 0.5, 0, "An-72", length=33.0)]  # the same aircraft, box 1.1 m longer
     assert _kinds(events(prev, same, _evidence(), 1.0, 0.5)[0]) == {"stayed": 1}
@@ -99,7 +99,26 @@ def test_a_box_seen_through_cloud_edges_may_be_blurred():
     assert _kinds(events(prev, cur, hazy, 1.0, 0.5)[0]) == {"stayed": 1}
 
 
+def test_an_object_seen_in_part_keeps_the_type_it_had_and_its_own_is_restored():
+    """Under a cloud edge today's silhouette is cut: the Il-76 seen whole yesterday must not
+    become a C-17 overnight. Tracked again against a day without it, it is its own again."""
+    def plane(t):
+        o = _obj(0, 0.5, 0, t)
+        return {**o, "props": {"type": t, "type_evidence": f"looks like an {t}"}}
+
+    prev = [plane("Il-76")]
+    hazy = _evidence(unknown=0.1, unseen=0.1)
+    evts, _, today = events(prev, [plane("C-17")], hazy, 1.0, 0.5)
+    assert [(e["kind"], e["type"]) for e in evts] == [("stayed", "Il-76")]
+    assert today[0]["type"] == today[0]["props"]["type"] == "Il-76"
+    assert today[0]["props"]["type_evidence"].startswith("partly hidden today")
+    assert events(prev, [plane("C-17")], _evidence(), 1.0, 0.5)[2][0]["type"] == "C-17"
+    _, _, again = events([], today, hazy, 1.0, 0.5)
+    assert again[0]["type"] == again[0]["props"]["type"] == "C-17"
+    assert "measured_identity" not in again[0]["props"]
+
+
 def test_a_missed_object_is_not_recovered_where_another_now_stands():
     prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 1, 0, length=20.0)]
-    evts, carried = events(prev, cur, _evidence(changed=0.0), 1.0, 0.5)
+    evts, carried, _ = events(prev, cur, _evidence(changed=0.0), 1.0, 0.5)
     assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
