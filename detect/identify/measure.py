@@ -68,13 +68,14 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
     return np.stack(bands, axis=-1)
 
 
-def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int = 0
-               ) -> np.ndarray:
-    """The object's pixels in a chip, cut at `level` (0..1) of its contrast: contrast is the
-    colour distance to the reference chip (the empty base, nearest colour within `shift` chip
-    pixels, for misregistration) when there is one, else to the chip's border (the apron).
-    Shadow (darker, same colour) is excluded; the component at the centre is kept. Cutting at
-    a fraction of the contrast keeps blur from growing the object."""
+def silhouette(c: np.ndarray, ref: np.ndarray | None, levels: tuple[float, ...],
+               shift: int = 0) -> list[np.ndarray]:
+    """The object's pixels in a chip, cut at each of `levels` (0..1) of its contrast: contrast
+    is the colour distance to the reference chip (the empty base, nearest colour within
+    `shift` chip pixels, for misregistration) when there is one, else to the chip's border
+    (the apron). Shadow (darker, same colour) is excluded; the component at the centre is
+    kept. Cutting at a fraction of the contrast keeps blur from growing the object: a low
+    level keeps faint parts, a higher one puts a blurred edge nearer its true place."""
     n = c.shape[0]
     ring = np.ones((n, n), bool)
     b = max(2, n // 8)
@@ -101,9 +102,14 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, level: float, shift: int =
     proven = np.zeros_like(shadow)
     if offset is not None:
         proven = np.roll(shadow, (-offset[0], -offset[1]), axis=(0, 1)) & ~bare & ~shadow
-    mask = ((dist > max(5 * noise, level * contrast)) & ~shadow) | proven
-    mask = mask.astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))  # thin markings
+    return [_central(((dist > max(5 * noise, level * contrast)) & ~shadow) | proven)
+            for level in levels]
+
+
+def _central(mask: np.ndarray) -> np.ndarray:
+    """The components of a mask at the chip's centre, thin markings opened away."""
+    n = mask.shape[0]
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     h = max(2, n // 10)
@@ -208,22 +214,34 @@ def _nose_forward(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
     return low >= high
 
 
-def _figures(mask: np.ndarray, helicopter: bool) -> tuple[float, float, float, float | None]:
+def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of a mask's pixels along the axis at angle `a` through `centre`, and
+    across it (chip pixels)."""
+    rows, cols = np.nonzero(mask)
+    rel = np.column_stack([cols, rows]) - centre
+    return rel @ np.array([math.cos(a), math.sin(a)]), rel @ np.array([-math.sin(a),
+                                                                        math.cos(a)])
+
+
+def _figures(mask: np.ndarray, helicopter: bool, edges: np.ndarray | None = None
+             ) -> tuple[float, float, float, float | None]:
     """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
-    pixels and radians."""
+    pixels and radians. The extents are those of `edges` when given (the silhouette cut
+    nearer the half-contrast of its blurred edges), along the axis found on `mask`."""
     body = mask
     if helicopter:  # rotor blades break the mirror symmetry: find the axis on the body
         thick = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5),
                                                                                 np.uint8))
         body = thick.astype(bool) if thick.sum() > 20 else mask
     a, centre = fuselage_axis(body)
-    rows, cols = np.nonzero(body)
-    rel = np.column_stack([cols, rows]) - centre
-    t = rel @ np.array([math.cos(a), math.sin(a)])
-    s = rel @ np.array([-math.sin(a), math.cos(a)])
+    t, s = _along_across(body, centre, a)
     if not _nose_forward(t, s, helicopter):
         a, t, s = a + math.pi, -t, -s
-    return _extent(t), _extent(s), a, None if helicopter else _sweep(t, s, _extent(s) / 2)
+    sweep = None if helicopter else _sweep(t, s, _extent(s) / 2)
+    if edges is not None and edges.sum() >= 12:
+        t, s = _along_across(edges, centre, a)
+    return _extent(t), _extent(s), a, sweep
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
@@ -241,10 +259,12 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    mask = silhouette(c, r, 0.2, shift=int(round(0.5 * gsd / CHIP_RES_M)))  # half a pixel
+    # found at 20% of its contrast (faint parts kept); an aircraft's extents at 30%, nearer
+    # its blurred edges' true place (a helicopter's small dark fuselage stays at 20%)
+    mask, edges = silhouette(c, r, (0.2, 0.3), shift=int(round(0.5 * gsd / CHIP_RES_M)))
     if mask.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    sil_length, sil_span, a, sweep = _figures(mask, helicopter)
+    sil_length, sil_span, a, sweep = _figures(mask, helicopter, None if helicopter else edges)
     sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
     along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
     fuselage_on_long = abs(along) <= 45
