@@ -98,7 +98,8 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, levels: tuple[float, ...],
     lit = dist[b:-b, b:-b][~shadow[b:-b, b:-b]]
     contrast = float(np.percentile(lit, 98)) if lit.size else 0.0
     bare = dist < 2.5 * noise
-    offset = _cast_offset(shadow, bare, n // 6)
+    # what is bare apron is known only against the empty reference
+    offset = None if ref is None else _cast_offset(shadow, bare, n // 6)
     proven = np.zeros_like(shadow)
     if offset is not None:
         proven = np.roll(shadow, (-offset[0], -offset[1]), axis=(0, 1)) & ~bare & ~shadow
