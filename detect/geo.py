@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import shapely
 from pyproj import CRS, Geod, Transformer
 from rasterio.crs import CRS as RioCRS
 
@@ -35,6 +36,15 @@ def transform_xy(src, dst, xs, ys) -> tuple[np.ndarray, np.ndarray]:
     t = _transformer(crs_key(src), crs_key(dst))
     x, y = t.transform(np.asarray(xs, float), np.asarray(ys, float))
     return np.asarray(x), np.asarray(y)
+
+
+def reproject_geometry(geom, src, dst, decimals: int | None = None):
+    """A shapely geometry reprojected between two CRSs (coordinates rounded to `decimals`)."""
+    def move(xs, ys):
+        x, y = transform_xy(src, dst, xs, ys)
+        return (x, y) if decimals is None else (np.round(x, decimals), np.round(y, decimals))
+
+    return shapely.transform(geom, move, interleaved=False)
 
 
 def to_lonlat(crs, xs, ys) -> tuple[np.ndarray, np.ndarray]:

@@ -20,10 +20,9 @@ import yaml
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry import Point, shape
-from shapely.ops import transform as shp_transform
 
 from detect.alerts import RuleError, parse_rules
-from detect.geo import WGS84, transform_xy
+from detect.geo import WGS84, reproject_geometry
 from detect.identify.catalogue import load_catalogue
 
 
@@ -129,7 +128,7 @@ def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:
         if not name:
             _fail(site_path, f"field `zones`: feature {i} of {path} has no `name` property")
         geom = shape(f["geometry"])
-        zones.append(Zone(name, shp_transform(lambda x, y: transform_xy(WGS84, crs, x, y), geom)))
+        zones.append(Zone(name, reproject_geometry(geom, WGS84, crs)))
     if not zones:
         _fail(site_path, f"field `zones`: {path} holds no zones")
     return zones

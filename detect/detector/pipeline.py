@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 from shapely.geometry import shape
-from shapely.ops import transform as shp_transform
 from shapely.ops import unary_union
 
 from detect.detector.model import load_model
 from detect.detector.slicing import RasterError, Reader, SliceConfig, detect_raster, native_gsd
-from detect.geo import WGS84, transform_xy
+from detect.geo import WGS84, reproject_geometry
 from detect.identify.pipeline import DatasetImage, identify_objects
 from detect.objects import Objects
 
@@ -27,7 +26,7 @@ def load_aoi(path: Path, ds):
         raise RasterError(f"cannot read AOI {path}: not a GeoJSON polygon ({exc})") from exc
     if ds.crs is None:
         return geom
-    return shp_transform(lambda x, y: transform_xy(WGS84, ds.crs, x, y), geom)
+    return reproject_geometry(geom, WGS84, ds.crs)
 
 
 def find_objects(ds, weights: Path, *, aoi=None, conf: float = 0.25, gsd: float | None = None,

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 from shapely.geometry import mapping
-from shapely.ops import transform as shp_transform
 
-from detect.geo import to_lonlat
+from detect.geo import WGS84, reproject_geometry
 from detect.geotiff import write_cog
 from detect.imagery.align import Aligned, align
 from detect.imagery.change import Change, detect_change
@@ -50,11 +49,8 @@ def write_score(path: Path, result: Change) -> None:
 
 def regions_geojson(result: Change) -> dict:
     """Change regions as a WGS84 FeatureCollection with their ground area and mean score."""
-    def lonlat(x, y):
-        lon, lat = to_lonlat(result.grid.crs, x, y)
-        return np.round(lon, 7), np.round(lat, 7)
-
     features = [{"type": "Feature",
                  "properties": {"area_m2": round(r.area_m2, 1), "score": round(r.score, 3)},
-                 "geometry": mapping(shp_transform(lonlat, r.polygon))} for r in result.regions]
+                 "geometry": mapping(reproject_geometry(r.polygon, result.grid.crs, WGS84, 7))}
+                for r in result.regions]
     return {"type": "FeatureCollection", "features": features}
