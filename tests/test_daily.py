@@ -266,7 +266,7 @@ def test_real_aircraft_that_left_are_departed_not_recovered(airbus, tmp_path):
                 and (flag is None or flag in e["flags"])]
         x, y = transform_xy("EPSG:4326", site.crs, [e["lon"] for e in evts],
                             [e["lat"] for e in evts])
-        pts = np.array([to_px * p for p in zip(x, y, strict=True)]).reshape(-1, 2)
+        pts = np.array([to_px @ p for p in zip(x, y, strict=True)]).reshape(-1, 2)
         return int(sum(np.hypot(*(gone - p).T).min() <= 16 for p in pts))
 
     assert len(gone) > 50
