@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rasterio
 from click.testing import CliRunner
 
@@ -84,9 +83,6 @@ def test_counts_and_events_by_class_match_truth_on_every_day(sample_run, sample_
     assert _compare(sample_run, sample_truth, _class) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 5): on 2026-11-23 the Su-24's dark "
-                   "fuselage is taken for shadow, its straight wings are then the silhouette's "
-                   "mirror line, and it is measured across (about 18 x 24 m: unknown)")
 def test_counts_and_events_by_type_family_match_truth_on_every_day(sample_run, sample_truth):
     assert _compare(sample_run, sample_truth, _family) == []
 

@@ -14,6 +14,8 @@ from detect.geo import GEOD, to_lonlat, transform_xy
 from detect.imagery.change import robust_sigma
 
 CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
+FOUND_AT = 0.2  # fraction of its contrast an object is found at (faint parts kept)
+EDGES_AT = 0.3  # ... and its extents read at (a blurred edge nearer its true place)
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -68,14 +70,23 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
     return np.stack(bands, axis=-1)
 
 
-def silhouette(c: np.ndarray, ref: np.ndarray | None, levels: tuple[float, ...],
-               shift: int = 0) -> list[np.ndarray]:
-    """The object's pixels in a chip, cut at each of `levels` (0..1) of its contrast: contrast
-    is the colour distance to the reference chip (the empty base, nearest colour within
-    `shift` chip pixels, for misregistration) when there is one, else to the chip's border
-    (the apron). Shadow (darker, same colour) is excluded; the component at the centre is
-    kept. Cutting at a fraction of the contrast keeps blur from growing the object: a low
-    level keeps faint parts, a higher one puts a blurred edge nearer its true place."""
+@dataclass(frozen=True)
+class Silhouette:
+    """An object's pixels in a chip: `found` at FOUND_AT of its contrast, `edges` at EDGES_AT,
+    both without shadow; `unlike`, all that differs from the empty reference at FOUND_AT, dark
+    paint (and shadow) included (None without a reference)."""
+
+    found: np.ndarray
+    edges: np.ndarray
+    unlike: np.ndarray | None
+
+
+def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhouette:
+    """The object's pixels in a chip, cut at a fraction of its contrast: contrast is the
+    colour distance to the reference chip (the empty base, nearest colour within `shift`
+    chip pixels, for misregistration) when there is one, else to the chip's border (the
+    apron). Shadow is darker and the same colour; the component at the centre is kept.
+    Cutting at a fraction of the contrast keeps blur from growing the object."""
     n = c.shape[0]
     ring = np.ones((n, n), bool)
     b = max(2, n // 8)
@@ -103,8 +114,11 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, levels: tuple[float, ...],
     proven = np.zeros_like(shadow)
     if offset is not None:
         proven = np.roll(shadow, (-offset[0], -offset[1]), axis=(0, 1)) & ~bare & ~shadow
-    return [_central(((dist > max(5 * noise, level * contrast)) & ~shadow) | proven)
-            for level in levels]
+    def cut(level: float) -> np.ndarray:
+        return (dist > max(5 * noise, level * contrast)) | proven
+
+    return Silhouette(_central(cut(FOUND_AT) & ~shadow), _central(cut(EDGES_AT) & ~shadow),
+                      None if ref is None else _central(cut(FOUND_AT)))
 
 
 def _central(mask: np.ndarray) -> np.ndarray:
@@ -157,17 +171,24 @@ def _mirror_score(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray, a: floa
     return float(hit.mean())
 
 
-def fuselage_axis(mask: np.ndarray) -> tuple[float, np.ndarray]:
+def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None
+                  ) -> tuple[float, np.ndarray]:
     """The line an aircraft is mirror-symmetric about: its angle in the chip (radians, from
-    the column axis towards the row axis) and a point on it (the silhouette's centroid)."""
-    rows, cols = np.nonzero(mask)
-    pts = np.column_stack([cols, rows]).astype(float)
-    centre = pts.mean(axis=0)
-    sample = pts[:: max(1, len(pts) // 4000)]
-    coarse = np.radians(np.arange(0, 180, 2.0))
-    best = max(coarse, key=lambda a: _mirror_score(mask, sample, centre, a))
+    the column axis towards the row axis) and a point on it (the silhouette's centroid).
+    With `also`, the angle is the one both masks are most symmetric about, each through its
+    own centroid."""
+    clouds = []
+    for m in (mask,) if also is None else (mask, also):
+        rows, cols = np.nonzero(m)
+        pts = np.column_stack([cols, rows]).astype(float)
+        clouds.append((m, pts, pts.mean(axis=0), pts[:: max(1, len(pts) // 4000)]))
+
+    def score(a: float, sampled: bool) -> float:
+        return sum(_mirror_score(m, s if sampled else p, c, a) for m, p, c, s in clouds)
+
+    best = max(np.radians(np.arange(0, 180, 2.0)), key=lambda a: score(a, True))
     fine = best + np.radians(np.arange(-2, 2.01, 0.25))
-    return float(max(fine, key=lambda a: _mirror_score(mask, pts, centre, a))), centre
+    return float(max(fine, key=lambda a: score(a, False))), clouds[0][2]
 
 
 def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
@@ -225,23 +246,25 @@ def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
                                                                         math.cos(a)])
 
 
-def _figures(mask: np.ndarray, helicopter: bool, edges: np.ndarray | None = None
-             ) -> tuple[float, float, float, float | None]:
+def _figures(sil: Silhouette, helicopter: bool) -> tuple[float, float, float, float | None]:
     """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
-    pixels and radians. The extents are those of `edges` when given (the silhouette cut
-    nearer the half-contrast of its blurred edges), along the axis found on `mask`."""
-    body = mask
+    pixels and radians. An aircraft's axis is the line both its silhouette and all that
+    differs from the apron are symmetric about (a dark grey fuselage passes for shadow, and
+    straight wings alone are as symmetric across as along); its extents are its `edges`'."""
+    body = sil.found
     if helicopter:  # rotor blades break the mirror symmetry: find the axis on the body
-        thick = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5),
+        thick = cv2.morphologyEx(body.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5),
                                                                                 np.uint8))
-        body = thick.astype(bool) if thick.sum() > 20 else mask
-    a, centre = fuselage_axis(body)
+        body = thick.astype(bool) if thick.sum() > 20 else body
+    a, centre = fuselage_axis(body, None if helicopter else sil.unlike)
     t, s = _along_across(body, centre, a)
     if not _nose_forward(t, s, helicopter):
         a, t, s = a + math.pi, -t, -s
-    sweep = None if helicopter else _sweep(t, s, _extent(s) / 2)
-    if edges is not None and edges.sum() >= 12:
-        t, s = _along_across(edges, centre, a)
+    if helicopter:
+        return _extent(t), _extent(s), a, None
+    sweep = _sweep(t, s, _extent(s) / 2)
+    if sil.edges.sum() >= 12:
+        t, s = _along_across(sil.edges, centre, a)
     return _extent(t), _extent(s), a, sweep
 
 
@@ -260,12 +283,10 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    # found at 20% of its contrast (faint parts kept); an aircraft's extents at 30%, nearer
-    # its blurred edges' true place (a helicopter's small dark fuselage stays at 20%)
-    mask, edges = silhouette(c, r, (0.2, 0.3), shift=int(round(0.5 * gsd / CHIP_RES_M)))
-    if mask.sum() < 12:
+    sil = silhouette(c, r, shift=int(round(0.5 * gsd / CHIP_RES_M)))  # half a pixel
+    if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    sil_length, sil_span, a, sweep = _figures(mask, helicopter, None if helicopter else edges)
+    sil_length, sil_span, a, sweep = _figures(sil, helicopter)
     sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
     along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
     fuselage_on_long = abs(along) <= 45
