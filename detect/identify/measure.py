@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from detect.geo import GEOD, to_lonlat, transform_xy
-from detect.imagery.change import robust_sigma
+from detect.imagery.change import nearest_squared_difference, robust_sigma
 
 CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
 FOUND_AT = 0.2  # fraction of its contrast an object is found at (faint parts kept)
@@ -96,11 +96,8 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhoue
         dist = np.linalg.norm(c - bg, axis=-1)
     else:  # nearest reference colour within `shift`: a painted line off by a pixel is apron
         bg = ref
-        dist = np.full(c.shape[:2], np.inf, np.float32)
-        for dy in range(-shift, shift + 1):
-            for dx in range(-shift, shift + 1):
-                moved = np.roll(ref, (dy, dx), axis=(0, 1))
-                dist = np.minimum(dist, np.linalg.norm(c - moved, axis=-1))
+        dist = np.sqrt(nearest_squared_difference(np.moveaxis(ref, -1, 0),
+                                                  np.moveaxis(c, -1, 0), shift))
     noise = robust_sigma(dist[ring])
     ratio = c.mean(axis=-1) / np.maximum(bg.mean(axis=-1), 1.0)
     chroma = c / np.maximum(c.sum(axis=-1, keepdims=True), 1) - bg / np.maximum(
@@ -114,6 +111,7 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhoue
     proven = np.zeros_like(shadow)
     if offset is not None:
         proven = np.roll(shadow, (-offset[0], -offset[1]), axis=(0, 1)) & ~bare & ~shadow
+
     def cut(level: float) -> np.ndarray:
         return (dist > max(5 * noise, level * contrast)) | proven
 

@@ -150,14 +150,21 @@ def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: f
     return out
 
 
-def _nearest_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per pixel of `b`, the smallest colour difference to `a` within one pixel of it."""
+def nearest_squared_difference(a: np.ndarray, b: np.ndarray, reach: int = 1) -> np.ndarray:
+    """Per pixel of `b` (bands, rows, cols), the smallest squared colour distance (summed over
+    bands) to `a` within `reach` pixels of it."""
     best = np.full(a.shape[1:], np.inf, np.float32)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
             shifted = np.roll(a, (dy, dx), axis=(1, 2))
-            best = np.minimum(best, np.sqrt(((b - shifted) ** 2).mean(axis=0)))
+            best = np.minimum(best, ((b - shifted) ** 2).sum(axis=0))
     return best
+
+
+def _nearest_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pixel of `b`, the smallest colour difference (RMS over bands) to `a` within one
+    pixel of it."""
+    return np.sqrt(nearest_squared_difference(a, b) / a.shape[0])
 
 
 def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
