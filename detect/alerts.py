@@ -23,7 +23,7 @@ import operator
 from dataclasses import dataclass
 from pathlib import Path
 
-from detect.identify.catalogue import load_catalogue
+from detect.identify.catalogue import load_catalogue, types_named
 from detect.report.build import PRESENT
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
@@ -55,16 +55,10 @@ class Rule:
             return False
         if self.classes and obj.get("class") not in self.classes:
             return False
-        t = load_catalogue().get(obj.get("type") or "")
-        names = {obj.get("type")} | ({t.family} if t else set())
-        if self.types and not names & set(self.types):
+        meant = types_named(obj.get("type"))
+        if self.types and not {n for t in meant for n in (t.name, t.family)} & set(self.types):
             return False
-        if self.roles:
-            fam = [x for x in load_catalogue().values() if x.family == obj.get("type")]
-            roles = {t.role} if t else {x.role for x in fam}
-            if not roles & set(self.roles):
-                return False
-        return True
+        return not self.roles or bool({t.role for t in meant} & set(self.roles))
 
 
 def _list(rule: dict, key: str, where: str, allowed: set[str] | None = None) -> tuple:

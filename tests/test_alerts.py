@@ -45,6 +45,18 @@ def test_threshold_zone_type_family_and_role_filters():
     assert fired["il76-family"]["attachments"] == ["report.html", "overlay.png"]
 
 
+def test_a_look_alike_answer_counts_for_either_type_and_its_role():
+    """An object reported "Mi-24/35 or Mi-28" (the two cannot be told apart) counts for a rule
+    on either type and on their role, and not for a rule on another type or role."""
+    rules = parse_rules([
+        {"name": name, "metric": "count", **f, "op": ">=", "value": 1} for name, f in [
+            ("mi28", {"types": ["Mi-28"]}), ("hind", {"types": ["Mi-24/35"]}),
+            ("attack", {"roles": ["attack helicopter"]}), ("hip", {"types": ["Mi-8"]}),
+            ("utility", {"roles": ["utility helicopter"]})]], ZONES)
+    fired = evaluate(rules, [_obj("Mi-24/35 or Mi-28", "helicopter")], [], [])
+    assert {a["rule"] for a in fired} == {"mi28", "hind", "attack"}
+
+
 def test_delta_against_the_day_before_and_ratio_against_a_mean():
     rules = parse_rules([
         {"name": "surge", "metric": "count", "classes": ["aircraft"], "change": "delta",

@@ -9,7 +9,7 @@ from rasterio.transform import from_origin
 
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify
-from detect.identify.measure import Measurement, measure
+from detect.identify.measure import Measurement, measure, sweep_sigma
 from detect.synth.shapes import paste, render_sprite, shape_for
 
 
@@ -98,6 +98,32 @@ def test_a_blurred_fighter_is_measured_close_to_its_size():
     assert np.mean(excess) <= 1.3, excess
 
 
+def test_a_blurred_fighter_keeps_its_role():
+    """At 1 m per pixel a Su-34 measures a metre or so wider than its 14.7 m, towards the Su-24's
+    17.6 m, but its wing sweep, read to a few degrees even there, is 42 deg against the Su-24's
+    16: neither is taken for the other (with the sweep trusted to only 25 deg at 1 m, three of
+    four Su-34s were Su-24s)."""
+    for name, role in (("Su-34", "fighter"), ("Su-24", "attack")):
+        for h in (0, 70, 135, 250):
+            _, m = _measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)
+            assert identify(m, "aircraft").role == role, (name, h, m)
+
+
+def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
+    """Blur and shadow widen a Su-34 at 1 m per pixel (17.0 m for 14.7 on the synthetic series):
+    its 45 deg sweep, read to about 5 deg there, keeps it from the straight-winged Su-24 (22.7 x
+    17.6 m, 16 deg); trusted to only 25 deg, twelve Su-34s at 1 m were Su-24s."""
+    m = Measurement(23.0, 17.0, 0.0, 0.9, True, 45.0, sweep_sigma(1.0, 17.0))
+    assert identify(m, "aircraft").role == "fighter"
+
+
+def test_a_sweep_fit_gone_astray_does_not_outweigh_a_size_that_fits():
+    """One sweep in ten is read off a shadow or a neighbour, tens of degrees out: a fighter
+    of exactly a Su-34's size is a Su-34 even so, not `unknown` (nor a Su-24 for a closer
+    sweep)."""
+    assert identify(_m(23.3, 14.7, 5, sigma=0.5), "aircraft").type == "Su-34"
+
+
 def _measure_rendered(name: str, heading: float, box_length: float, box_span: float,
                       gsd: float = 0.5, blur_px: float = 0.0):
     """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
@@ -141,6 +167,18 @@ def test_types_closer_than_the_measurement_resolves_are_reported_as_their_family
 def test_a_family_of_many_variants_does_not_outvote_a_type_of_its_own():
     r = identify(_m(23.2, 14.7, 42, sigma=0.7), "aircraft")  # Su-34, beside 3 Flankers
     assert r.type == "Su-34", r
+
+
+def test_types_of_one_size_from_two_families_are_reported_as_either():
+    """A Mi-24 and a Mi-28 are the same size (17.5 x 17.3 and 17.0 x 17.2 m): naming one is a
+    coin toss, so the answer is both, with the role they share; an Il-76 and a Tu-95 too,
+    where no wing sweep was measured, with no role (transport or bomber)."""
+    for fuselage in (17.0, 17.5):
+        r = identify(Measurement(fuselage, 17.25, 0.0, 0.5, True), "helicopter")
+        assert (r.type, r.level, r.role) == ("Mi-24/35 or Mi-28", "either", "attack helicopter")
+        assert "cannot be told apart" in r.evidence
+    r = identify(_m(46.4, 50.3, None, sigma=0.6), "aircraft")
+    assert (r.type, r.level, r.role) == ("Il-76 or Tu-95", "either", None)
 
 
 def test_the_wing_sweep_tells_types_of_one_size_apart():

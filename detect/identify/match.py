@@ -3,8 +3,8 @@
 Each candidate type scores a Gaussian likelihood of the measured figures given its catalogue
 figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
 sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
-cannot be told apart are reported as their family; a measurement far from every type is
-`unknown`.
+cannot be told apart are reported as their family, two look-alikes of different families as
+either of them; a measurement far from every type is `unknown`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ TOLERANCE = 0.03  # relative model tolerance on catalogue figures
 MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
 WITHIN_FAMILY = 0.8  # share of its family's likelihood a type needs to be named over it
 HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
+SWEEP_CAP = 2.5  # at most this many sigmas from a sweep fit gone astray (its tail is heavy)
 
 
 @dataclass(frozen=True)
 class Identification:
-    type: str
-    level: str  # "type", "family" or "unknown"
+    type: str  # a type, a family, "<family> or <family>" (look-alikes) or "unknown"
+    level: str  # "type", "family", "either" or "unknown"
     confidence: float
     alternatives: list[dict]
     evidence: str
@@ -37,10 +38,17 @@ def _distance(m: Measurement, t: AircraftType) -> float:
     s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
     if t.is_helicopter:
         s_len = math.hypot(s_len, HELI_LENGTH_SIGMA)
-    sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else (m.sweep_deg - t.sweep_deg) / \
-        m.sweep_sigma_deg
+    sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else _robust(
+        (m.sweep_deg - t.sweep_deg) / m.sweep_sigma_deg, SWEEP_CAP)
     length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
     return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
+
+
+def _robust(z: float, cap: float) -> float:
+    """A residual of `z` sigmas under a Gaussian with an outlier floor: close to |z| near the
+    figure, never more than `cap` however far (the likelihood of a fit gone astray)."""
+    floor = math.exp(-0.5 * cap**2)
+    return math.sqrt(max(-2 * math.log((math.exp(-0.5 * z * z) + floor) / (1 + floor)), 0.0))
 
 
 def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftType]:
@@ -89,6 +97,14 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                               None, None)
     family = fit[best.family] / total
     ref = _ref(best, m)
+    rival = next((t for t in ranked if t.family != best.family and _lookalikes(best, t, m)),
+                 None)
+    if rival is not None:
+        either = " or ".join(sorted((best.family, rival.family)))
+        return Identification(either, "either", round(family + fit[rival.family] / total, 3),
+                              alternatives, f"{measured}; {ref}, {_ref(rival, m)} (the two "
+                              "are the same size: they cannot be told apart here)",
+                              best.role if best.role == rival.role else None, None)
     members = [t.name for t in types if t.family == best.family]
     if len(members) > 1 and share[best.name] < WITHIN_FAMILY:
         return Identification(best.family, "family", round(family, 3), alternatives,
@@ -96,6 +112,16 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                               "here)", best.role, best.family)
     return Identification(best.name, "type", round(post[best.name], 3), alternatives,
                           f"{measured}; {ref}", best.role, best.family)
+
+
+def _lookalikes(a: AircraftType, b: AircraftType, m: Measurement) -> bool:
+    """Whether two types are the same size within the catalogue's tolerance (Mi-24 and Mi-28;
+    Il-76 and Tu-95, whose sweeps differ, where no sweep was measured): no measurement of
+    length and span tells them apart."""
+    same = all(abs(x - y) <= TOLERANCE * max(x, y) for x, y in ((a.length_m, b.length_m),
+                                                                (a.span_m, b.span_m)))
+    swept = m.sweep_deg is not None and not a.is_helicopter
+    return same and not (swept and abs(a.sweep_deg - b.sweep_deg) > m.sweep_sigma_deg)
 
 
 def _ref(t: AircraftType, m: Measurement) -> str:
