@@ -9,7 +9,7 @@ from rasterio.transform import from_origin
 
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify
-from detect.identify.measure import Measurement, measure, sweep_sigma
+from detect.identify.measure import Measurement, extents, measure, sweep_sigma
 from detect.synth.shapes import paste, render_sprite, shape_for
 
 
@@ -115,6 +115,14 @@ def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
     17.6 m, 16 deg); trusted to only 25 deg, twelve Su-34s at 1 m were Su-24s."""
     m = Measurement(23.0, 17.0, 0.0, 0.9, True, 45.0, sweep_sigma(1.0, 17.0))
     assert identify(m, "aircraft").role == "fighter"
+
+
+def test_a_silhouette_grown_into_a_neighbour_is_trusted_neither_way():
+    """An Il-76 (46.6 x 50.5 m) whose silhouette ran into the aircraft beside it measured
+    58.0 x 80.2 m: the span is rejected for the box's, and so now is the length (58.0 m made
+    it a C-17, 53.0 long); a silhouette within bounds is taken."""
+    assert extents((58.0, 80.2), (46.3, 50.5)) == ((46.3, 50.5), False)
+    assert extents((47.0, 51.0), (46.3, 50.5)) == ((47.0, 51.0), True)
 
 
 def test_a_sweep_fit_gone_astray_does_not_outweigh_a_size_that_fits():

@@ -295,10 +295,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     if helicopter:
         return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
-    # the sweep is read off a silhouette whose extents are taken (not grown into a neighbour)
-    whole = all(0.9 * box <= sil <= 1.3 * box + 2.0 for sil, box in ((sil_length, length),
-                                                                     (sil_span, span)))
-    length, span = _extent_of(sil_length, length), _extent_of(sil_span, span)
+    (length, span), whole = extents((sil_length, sil_span), (length, span))
     sigma = math.sqrt((0.7 * gsd) ** 2 + (0.25 * disagreement) ** 2)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span))
@@ -310,6 +307,17 @@ def sweep_sigma(gsd: float, span: float) -> float:
     synthetic series the core of the errors is 1-3 deg at 0.3-0.5 m and 3-5 deg at 1 m, with
     a heavy tail (one fit in ten read off a shadow or neighbour; see match.SWEEP_CAP)."""
     return math.hypot(4.0, math.degrees(math.atan(gsd / span)))
+
+
+def extents(sil: tuple[float, float], box: tuple[float, float]
+            ) -> tuple[tuple[float, float], bool]:
+    """Length and span from the silhouette's and the box's (see `_extent_of`), and whether the
+    silhouette is whole, so that its sweep can be read. A silhouette grown into a neighbour or
+    a shadow one way (over 30% + 2 m beyond the box) is trusted neither way: the box stands."""
+    if any(s > 1.3 * b + 2.0 for s, b in zip(sil, box, strict=True)):
+        return box, False
+    whole = all(s >= 0.9 * b for s, b in zip(sil, box, strict=True))
+    return (_extent_of(sil[0], box[0]), _extent_of(sil[1], box[1])), whole
 
 
 def _extent_of(silhouette: float, box: float) -> float:
