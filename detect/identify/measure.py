@@ -275,7 +275,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     silhouette far cleaner when it is given.
 
     The silhouette tells which side of the box is the fuselage, where the nose is and the wing
-    sweep (where it is whole), and the extents with the box (see `_extent_of`); their
+    sweep (where it is whole), and the extents with the box (see `extents`); their
     disagreement widens the uncertainty."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
@@ -312,8 +312,9 @@ def sweep_sigma(gsd: float, span: float) -> float:
 def extents(sil: tuple[float, float], box: tuple[float, float]
             ) -> tuple[tuple[float, float], bool]:
     """Length and span from the silhouette's and the box's (see `_extent_of`), and whether the
-    silhouette is whole, so that its sweep can be read. A silhouette grown into a neighbour or
-    a shadow one way (over 30% + 2 m beyond the box) is trusted neither way: the box stands."""
+    silhouette is whole, so that its sweep can be read. A silhouette up to 30% + 2 m longer
+    than the box is taken; one grown beyond that into a neighbour or a shadow one way is
+    trusted neither way: the box stands."""
     if any(s > 1.3 * b + 2.0 for s, b in zip(sil, box, strict=True)):
         return box, False
     whole = all(s >= 0.9 * b for s, b in zip(sil, box, strict=True))
@@ -321,14 +322,13 @@ def extents(sil: tuple[float, float], box: tuple[float, float]
 
 
 def _extent_of(silhouette: float, box: float) -> float:
-    """One extent from the silhouette's and the box's. The detector's boxes run short (7% on
-    fighters, more on the span of large transports): a silhouette up to 30% + 2 m longer is
-    taken; beyond that it has grown into a neighbour or a shadow and the box is. A silhouette
-    shorter than the box has lost parts (a shaded wing taken for shadow): within 15% the two
-    are averaged, else the box is taken."""
-    if box <= silhouette <= 1.3 * box + 2.0:
+    """One extent from a silhouette not grown beyond the box (see `extents`). The detector's
+    boxes run short (7% on fighters, more on the span of large transports), so a longer
+    silhouette is taken. A shorter one has lost parts (a shaded wing taken for shadow): within
+    15% the two are averaged, else the box is taken."""
+    if silhouette >= box:
         return silhouette
-    if abs(silhouette - box) <= 0.15 * box:
+    if silhouette >= 0.85 * box:
         return (silhouette + box) / 2
     return box
 
