@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from detect.identify.catalogue import types_named
+
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
 HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
@@ -93,9 +95,15 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
             if dist > gate or dsize > (HAZY_SLACK if j in hazy else 1.0):
                 continue
             turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / 30.0
-            same = 0.0 if p.get("type") == c.get("type") else 0.5
+            same = 0.0 if _same_type(p.get("type"), c.get("type")) else 0.5
             cost[i, j] = dist / gate + turn + dsize + same
     return cost
+
+
+def _same_type(a: str | None, b: str | None) -> bool:
+    """Whether two reported types may be one aircraft: the same label, or labels that share a
+    catalogue type ("Il-76" and "Il-76 or Tu-95", "Su-27" and "Flanker")."""
+    return a == b or bool({t.name for t in types_named(a)} & {t.name for t in types_named(b)})
 
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:

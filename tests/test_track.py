@@ -92,6 +92,15 @@ def test_another_type_on_the_same_stand_is_a_departure_and_an_arrival():
     assert _kinds(events(prev, same, _evidence(), 1.0, 0.5)[0]) == {"stayed": 1}
 
 
+def test_a_look_alike_answer_matches_either_of_its_types():
+    """A Mi-24 reported "Mi-24/35 or Mi-28" today is yesterday's Mi-24, not the Mi-8 beside it
+    that is nearer: a label naming the type is the same type (it paid the 0.5 of another)."""
+    heli = {"klass": "helicopter", "length": 17.5}
+    prev = [_obj(0, 0, 0, "Mi-24", **heli), _obj(1, 3, 0, "Mi-8", **heli)]
+    cur = [_obj(0, 2.4, 0, "Mi-24/35 or Mi-28", **heli), _obj(1, 0.6, 0, "Mi-8", **heli)]
+    assert sorted(match(prev, cur, 1.0, 0.5)) == [(0, 0), (1, 1)]
+
+
 def test_a_box_seen_through_cloud_edges_may_be_blurred():
     prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 0.5, 0, length=56.0)]
     assert _kinds(events(prev, cur, _evidence(), 1.0, 0.5)[0]) == {"departed": 1, "arrived": 1}
