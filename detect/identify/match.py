@@ -13,13 +13,16 @@ import math
 from dataclasses import dataclass
 
 from detect.identify.catalogue import AircraftType, load_catalogue
-from detect.identify.measure import Measurement
+from detect.identify.measure import EDGE_SIGMA_PX, Measurement
 
 TOLERANCE = 0.03  # relative model tolerance on catalogue figures
 MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
 WITHIN_FAMILY = 0.8  # share of its family's likelihood a type needs to be named over it
-HELI_LENGTH_SIGMA = 3.0  # a helicopter's fuselage is hidden under its rotor
+HELI_LENGTH_SIGMA = 2.0  # a helicopter's fuselage is hidden under its rotor: on the synthetic
+# series, segmented fuselages are 2.1-2.6 m out (rms) at 0.3-0.5 m per pixel
 SWEEP_CAP = 2.5  # at most this many sigmas from a sweep fit gone astray (its tail is heavy)
+RESOLVED = 2.5  # sigmas of the pixel alone by which two types must differ to be told apart:
+# closer, a measurement halfway names the wrong one more than one time in ten
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
         either = " or ".join(sorted((best.family, rival.family)))
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
                               alternatives, f"{measured}; {ref}, {_ref(rival, m)} (the two "
-                              "are the same size: they cannot be told apart here)",
+                              "cannot be told apart at this resolution)",
                               best.role if best.role == rival.role else None, None)
     members = [t.name for t in types if t.family == best.family]
     if len(members) > 1 and share[best.name] < WITHIN_FAMILY:
@@ -115,13 +118,26 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
 
 
 def _lookalikes(a: AircraftType, b: AircraftType, m: Measurement) -> bool:
-    """Whether two types are the same size within the catalogue's tolerance (Mi-24 and Mi-28;
-    Il-76 and Tu-95, whose sweeps differ, where no sweep was measured): no measurement of
-    length and span tells them apart."""
+    """Whether no measurement here tells two types apart: they are the same size within the
+    catalogue's tolerance (Mi-24 and Mi-28; Il-76 and Tu-95, whose sweeps differ, where no
+    sweep was measured), or closer than the image resolves (a Su-34 is 1.4 m longer than a
+    Su-27: 1.4 pixels at 1 m)."""
     same = all(abs(x - y) <= TOLERANCE * max(x, y) for x, y in ((a.length_m, b.length_m),
                                                                 (a.span_m, b.span_m)))
     swept = m.sweep_deg is not None and not a.is_helicopter
-    return same and not (swept and abs(a.sweep_deg - b.sweep_deg) > m.sweep_sigma_deg)
+    if same and not (swept and abs(a.sweep_deg - b.sweep_deg) > m.sweep_sigma_deg):
+        return True
+    return m.pixel_m is not None and _separation(a, b, m, swept) < RESOLVED
+
+
+def _separation(a: AircraftType, b: AircraftType, m: Measurement, swept: bool) -> float:
+    """By how many sigmas of the pixel alone (and of the sweep, where measured) the figures of
+    two types differ."""
+    edge = EDGE_SIGMA_PX * m.pixel_m
+    s_len = math.hypot(edge, HELI_LENGTH_SIGMA) if a.is_helicopter else edge
+    length = (a.length_m - b.length_m) / s_len if m.length_seen else 0.0
+    sweep = (a.sweep_deg - b.sweep_deg) / m.sweep_sigma_deg if swept else 0.0
+    return math.hypot(length, (a.span_m - b.span_m) / edge, sweep)
 
 
 def _ref(t: AircraftType, m: Measurement) -> str:

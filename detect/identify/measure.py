@@ -16,6 +16,7 @@ from detect.imagery.change import nearest_squared_difference, robust_sigma
 CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
 FOUND_AT = 0.2  # fraction of its contrast an object is found at (faint parts kept)
 EDGES_AT = 0.3  # ... and its extents read at (a blurred edge nearer its true place)
+EDGE_SIGMA_PX = 0.7  # one sigma of an extent read off the image, in pixels, before segmentation
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -29,12 +30,14 @@ class Measurement:
     sweep_deg: float | None = None  # leading-edge sweep of the wings
     sweep_sigma_deg: float = 5.0  # its one-sigma uncertainty
     length_seen: bool = True  # False for a helicopter whose fuselage could not be segmented
+    pixel_m: float | None = None  # the ground sample distance it was measured at
 
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,
                     gsd: float) -> Measurement:
     """The oriented box's own figures, for objects without a silhouette to refine them."""
-    return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False)
+    return Measurement(box_length, box_width, axis_deg, 0.1 * box_length + gsd, False,
+                       pixel_m=gsd)
 
 
 def _metre_vectors(crs, transform, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
@@ -296,9 +299,9 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
         return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
     (length, span), whole = extents((sil_length, sil_span), (length, span))
-    sigma = math.sqrt((0.7 * gsd) ** 2 + (0.25 * disagreement) ** 2)
+    sigma = math.hypot(EDGE_SIGMA_PX * gsd, 0.25 * disagreement)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
-                       sweep if whole else None, sweep_sigma(gsd, span))
+                       sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd)
 
 
 def sweep_sigma(gsd: float, span: float) -> float:
@@ -341,6 +344,6 @@ def _helicopter(fuselage: float, box_length: float, box_width: float, heading: f
     rotor = min(box_length, box_width)
     seen = fuselage >= MIN_FUSELAGE_TO_ROTOR * rotor
     return Measurement(float(fuselage if seen else max(box_length, box_width)), float(rotor),
-                       float(heading % 360), 0.7 * gsd + 0.03 * rotor, True, None,
-                       length_seen=seen)
+                       float(heading % 360), EDGE_SIGMA_PX * gsd + 0.03 * rotor, True, None,
+                       length_seen=seen, pixel_m=gsd)
 
