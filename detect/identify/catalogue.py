@@ -56,11 +56,12 @@ def get_type(name: str) -> AircraftType:
     return catalogue[name]
 
 
-def types_named(label: str | None) -> list[AircraftType]:
+@cache
+def types_named(label: str | None) -> tuple[AircraftType, ...]:
     """The catalogue types a reported label stands for: a type (a name that is both is the
     type), a family's members, or those of either of two look-alikes ("Mi-24/35 or Mi-28");
     none for `unknown` or None."""
     cat = load_catalogue()
-    return [t for name in (label or "").split(" or ")
-            for t in ([cat[name]] if name in cat else
-                      [t for t in cat.values() if t.family == name])]
+    return tuple(t for name in (label or "").split(" or ")
+                 for t in ([cat[name]] if name in cat else
+                           [t for t in cat.values() if t.family == name]))
