@@ -201,7 +201,8 @@ def test_types_of_one_size_from_two_families_are_reported_as_either():
 def test_types_closer_than_a_pixel_or_two_are_reported_as_either_at_that_resolution():
     """A Su-34 is 1.4 m longer than a Su-27 and as wide: 2.8 pixels at 0.5 m, where it is
     named, but 1.4 pixels at 1 m, where a measurement a pixel long named the Flanker for the
-    Su-34 (16 of 30 on the synthetic series): there it is reported as either, as a fighter."""
+    Su-34 (16 of 30 on the synthetic series): there it is reported as either, as a fighter,
+    unless the measurement is beyond fitting the other."""
     exact = Measurement(23.3, 14.7, 0.0, 0.4, True, 42.0, sweep_sigma(0.5, 14.7), pixel_m=0.5)
     assert identify(exact, "aircraft").type == "Su-34"
     for length in (22.6, 23.3):
@@ -209,6 +210,8 @@ def test_types_closer_than_a_pixel_or_two_are_reported_as_either_at_that_resolut
         r = identify(m, "aircraft")
         assert (r.type, r.level, r.role) == ("Flanker or Su-34", "either", "fighter"), r
         assert "cannot be told apart at this resolution" in r.evidence
+    longer = Measurement(26.0, 14.7, 0.0, 0.7, True, 42.0, sweep_sigma(1.0, 14.7), pixel_m=1.0)
+    assert identify(longer, "aircraft").type == "Su-34"  # MiG-31 and Flankers: no fit
 
 
 def test_the_wing_sweep_tells_types_of_one_size_apart():

@@ -100,8 +100,8 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                               None, None)
     family = fit[best.family] / total
     ref = _ref(best, m)
-    rival = next((t for t in ranked if t.family != best.family and _lookalikes(best, t, m)),
-                 None)
+    rival = next((t for t in ranked if t.family != best.family and d[t.name] <= MAX_DISTANCE
+                  and _lookalikes(best, t, m)), None)
     if rival is not None:
         either = " or ".join(sorted((best.family, rival.family)))
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
