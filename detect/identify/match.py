@@ -37,14 +37,17 @@ class Identification:
 
 
 def _distance(m: Measurement, t: AircraftType) -> float:
-    s_len = math.hypot(m.sigma_m, TOLERANCE * t.length_m)
+    s_len = _length_sigma(math.hypot(m.sigma_m, TOLERANCE * t.length_m), t)
     s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
-    if t.is_helicopter:
-        s_len = math.hypot(s_len, HELI_LENGTH_SIGMA)
     sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else _robust(
         (m.sweep_deg - t.sweep_deg) / m.sweep_sigma_deg, SWEEP_CAP)
     length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
     return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
+
+
+def _length_sigma(sigma: float, t: AircraftType) -> float:
+    """A length's sigma, widened for a helicopter, whose fuselage hides under its rotor."""
+    return math.hypot(sigma, HELI_LENGTH_SIGMA) if t.is_helicopter else sigma
 
 
 def _robust(z: float, cap: float) -> float:
@@ -134,8 +137,7 @@ def _separation(a: AircraftType, b: AircraftType, m: Measurement, swept: bool) -
     """By how many sigmas of the pixel alone (and of the sweep, where measured) the figures of
     two types differ."""
     edge = EDGE_SIGMA_PX * m.pixel_m
-    s_len = math.hypot(edge, HELI_LENGTH_SIGMA) if a.is_helicopter else edge
-    length = (a.length_m - b.length_m) / s_len if m.length_seen else 0.0
+    length = (a.length_m - b.length_m) / _length_sigma(edge, a) if m.length_seen else 0.0
     sweep = (a.sweep_deg - b.sweep_deg) / m.sweep_sigma_deg if swept else 0.0
     return math.hypot(length, (a.span_m - b.span_m) / edge, sweep)
 
