@@ -109,6 +109,19 @@ def test_a_blurred_fighter_keeps_its_role():
             assert identify(m, "aircraft").role == role, (name, h, m)
 
 
+def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
+    """At 1 m per pixel the blurred rim of a transport's shadow, a little darker than the
+    apron, passed for the aircraft: with the sun abeam an An-124 or an Il-76 measured 4.5-5.0
+    m too wide, and an An-26 5.4 m too long, an An-148. The rim, where the aircraft's outline
+    lands moved by the cast offset, is shadow."""
+    excess = [m.span_m - shape.span for name in ("An-124", "Il-76") for h in (60, 240)
+              for shape, m in [_measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)]]
+    assert np.mean(excess) <= 1.5, excess
+    shape, m = _measure_rendered("An-26", 60, 1.0, 1.0, gsd=1.0, blur_px=0.8)
+    assert abs(m.length_m - shape.length) <= 1.0, m
+    assert identify(m, "aircraft").type == "An-24/26"
+
+
 def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
     """Blur and shadow widen a Su-34 at 1 m per pixel (17.0 m for 14.7 on the synthetic series):
     its 45 deg sweep, read to about 5 deg there, keeps it from the straight-winged Su-24 (22.7 x

@@ -84,12 +84,14 @@ class Silhouette:
     unlike: np.ndarray | None
 
 
-def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhouette:
-    """The object's pixels in a chip, cut at a fraction of its contrast: contrast is the
-    colour distance to the reference chip (the empty base, nearest colour within `shift`
-    chip pixels, for misregistration) when there is one, else to the chip's border (the
-    apron). Shadow is darker and the same colour; the component at the centre is kept.
-    Cutting at a fraction of the contrast keeps blur from growing the object."""
+def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Silhouette:
+    """The object's pixels in a chip whose image pixels span `pixel` chip pixels, cut at a
+    fraction of its contrast: contrast is the colour distance to the reference chip (the
+    empty base, nearest colour within half an image pixel, for misregistration) when there
+    is one, else to the chip's border (the apron). Shadow is darker and the same colour, and
+    so is its blurred rim (see `_penumbra`), told from the object where the object is mostly
+    not as dark; the component at the centre is kept. Cutting at a fraction of the contrast
+    keeps blur from growing the object."""
     n = c.shape[0]
     ring = np.ones((n, n), bool)
     b = max(2, n // 8)
@@ -97,15 +99,17 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhoue
     if ref is None:
         bg = np.broadcast_to(np.median(c[ring], axis=0), c.shape)
         dist = np.linalg.norm(c - bg, axis=-1)
-    else:  # nearest reference colour within `shift`: a painted line off by a pixel is apron
+    else:  # nearest reference colour within half a pixel: a painted line off by one is apron
         bg = ref
         dist = np.sqrt(nearest_squared_difference(np.moveaxis(ref, -1, 0),
-                                                  np.moveaxis(c, -1, 0), shift))
+                                                  np.moveaxis(c, -1, 0),
+                                                  int(round(0.5 * pixel))))
     noise = robust_sigma(dist[ring])
     ratio = c.mean(axis=-1) / np.maximum(bg.mean(axis=-1), 1.0)
     chroma = c / np.maximum(c.sum(axis=-1, keepdims=True), 1) - bg / np.maximum(
         bg.sum(axis=-1, keepdims=True), 1)
-    shadow = (ratio < 0.8) & (np.abs(chroma).max(axis=-1) < 0.04)
+    neutral = np.abs(chroma).max(axis=-1) < 0.04
+    shadow = (ratio < 0.8) & neutral
     lit = dist[b:-b, b:-b][~shadow[b:-b, b:-b]]
     contrast = float(np.percentile(lit, 98)) if lit.size else 0.0
     bare = dist < 2.5 * noise
@@ -118,8 +122,27 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, shift: int = 0) -> Silhoue
     def cut(level: float) -> np.ndarray:
         return (dist > max(5 * noise, level * contrast)) | proven
 
+    dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
+    body = _central(cut(FOUND_AT) & ~shadow)
+    if offset is not None and body.any() and np.mean(~dim[body]) >= 0.25:  # not a dark body
+        shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
+                                    int(round(pixel)))
     return Silhouette(_central(cut(FOUND_AT) & ~shadow), _central(cut(EDGES_AT) & ~shadow),
                       None if ref is None else _central(cut(FOUND_AT)))
+
+
+def _penumbra(shadow: np.ndarray, bare: np.ndarray, proven: np.ndarray, dim: np.ndarray,
+              offset: tuple[int, int], reach: int) -> np.ndarray:
+    """A cast shadow's blurred outer rim, which at 1 m per pixel grew large aircraft by 2-5 m
+    (a fin's or tailplane's shadow beyond the tail): `dim` pixels (a little darker than the
+    apron, of its colour) where the object's outline (its pixels within `reach` of apron or
+    shadow) lands when moved by the cast `offset`, for the shadow's far edge is the object's
+    edge moved away from the sun, and with bare apron one offset further on. One offset on
+    from any pixel of the object lies its own shadow, so a grey body beside its shadow stays."""
+    near = cv2.dilate((bare | shadow).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+    outline = ~bare & ~shadow & near.astype(bool)
+    beyond = np.roll(bare, (-offset[0], -offset[1]), axis=(0, 1))
+    return dim & np.roll(outline, offset, axis=(0, 1)) & beyond & ~shadow & ~proven
 
 
 def _central(mask: np.ndarray) -> np.ndarray:
@@ -284,7 +307,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    sil = silhouette(c, r, shift=int(round(0.5 * gsd / CHIP_RES_M)))  # half a pixel
+    sil = silhouette(c, r, gsd / CHIP_RES_M)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
     sil_length, sil_span, a, sweep = _figures(sil, helicopter)
