@@ -122,11 +122,12 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
     def cut(level: float) -> np.ndarray:
         return (dist > max(5 * noise, level * contrast)) | proven
 
-    dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
-    body = _central(cut(FOUND_AT) & ~shadow)
-    if offset is not None and body.any() and np.mean(~dim[body]) >= 0.25:  # not a dark body
-        shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
-                                    int(round(pixel)))
+    if offset is not None:
+        dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
+        body = _central(cut(FOUND_AT) & ~shadow)
+        if body.any() and np.mean(~dim[body]) >= 0.25:  # not a body as dark as the rim
+            shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
+                                        int(round(pixel)))
     return Silhouette(_central(cut(FOUND_AT) & ~shadow), _central(cut(EDGES_AT) & ~shadow),
                       None if ref is None else _central(cut(FOUND_AT)))
 
