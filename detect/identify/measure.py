@@ -143,7 +143,7 @@ def _penumbra(shadow: np.ndarray, bare: np.ndarray, proven: np.ndarray, dim: np.
     near = cv2.dilate((bare | shadow).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
     outline = ~bare & ~shadow & near.astype(bool)
     beyond = np.roll(bare, (-offset[0], -offset[1]), axis=(0, 1))
-    return dim & np.roll(outline, offset, axis=(0, 1)) & beyond & ~shadow & ~proven
+    return dim & np.roll(outline, offset, axis=(0, 1)) & beyond & ~proven
 
 
 def _central(mask: np.ndarray) -> np.ndarray:
