@@ -107,9 +107,12 @@ def test_geographic_and_web_mercator_copies_give_the_same_length(sample_base, tm
         lengths[crs] = np.array([r["length_m"] for r in planes.records()])[order]
     base = lengths["EPSG:32636"]
     assert len(base) >= 3
+    # a resampled copy is another image to the detector, whose box may move by a few percent;
+    # a length taken in map units would be off by 23% in EPSG:3857 here (35 N), and far more
+    # in degrees
     for crs in ("EPSG:4326", "EPSG:3857"):
         assert len(lengths[crs]) == len(base), lengths
-        assert np.all(np.abs(lengths[crs] / base - 1) <= 0.02), lengths
+        assert np.all(np.abs(lengths[crs] / base - 1) <= 0.06), lengths
 
 
 def test_pixel_image_needs_gsd_and_then_reports_pixel_coordinates(tmp_path):

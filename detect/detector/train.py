@@ -49,7 +49,9 @@ class TrainOptions:
     batch: int = 8
     crop_stride: int = 480
     empty_keep: int = 4  # keep one crop in this many without any label
-    synthetic: int = 6  # synthetic series (`detect synth`, seeds 100+) added to training
+    # one synthetic series (`detect synth`, seeds 100+) per entry, at that ground sample
+    # distance and resampled to the model's, as `detect` reads coarser or finer imagery
+    synthetic: tuple[float, ...] = (0.5,) * 6 + (1.0,) * 4 + (0.3,) * 2
 
 
 def _aabb(c: np.ndarray) -> np.ndarray:
@@ -143,9 +145,10 @@ def _write_crops(name: str, img: np.ndarray, labels, paint, folder: Path, opts: 
 
 
 def synthetic_labels(root: Path) -> list[tuple[str, np.ndarray, list]]:
-    """Images and oriented labels of a synthetic series: (name, RGB image, labels), each
-    label's box from truth (true centre moved by the day's misregistration, heading, length,
-    span; a helicopter's box spans its rotor)."""
+    """Images and oriented labels of a synthetic series at the model's ground sample distance
+    (resampled as `detect` reads them): (name, RGB image, labels), each label's box from truth
+    (true centre moved by the day's misregistration, heading, length, span; a helicopter's box
+    spans its rotor)."""
     from rasterio.merge import merge
 
     from detect.synth.series import object_class
@@ -162,6 +165,7 @@ def synthetic_labels(root: Path) -> list[tuple[str, np.ndarray, list]]:
             cx = (ref.bounds.left + ref.bounds.right) / 2
             cy = (ref.bounds.bottom + ref.bounds.top) / 2
         mis = day["misregistration"]
+        scale = abs(transform.a) / MODEL_GSD
         th = math.radians(mis["rotation_deg"])
         labels = []
         for o in day["objects"]:
@@ -183,20 +187,31 @@ def synthetic_labels(root: Path) -> list[tuple[str, np.ndarray, list]]:
             row -= along * math.cos(h) / abs(transform.a)
             angle = math.degrees(h) - 90  # OpenCV box angle for the long side along heading
             rect = ((col, row), (length / abs(transform.a), width / abs(transform.a)), angle)
-            labels.append((DOTA_IDS[object_class(o["type"])], cv2.boxPoints(rect).astype(float)))
+            labels.append((DOTA_IDS[object_class(o["type"])],
+                           cv2.boxPoints(rect).astype(float) * scale))
         out.append((f"synth_{root.name}_{day['date']}.png",
-                    np.ascontiguousarray(img.transpose(1, 2, 0)[..., ::-1]), labels))
+                    _resample(img.transpose(1, 2, 0)[..., ::-1], scale), labels))
     return out
+
+
+def _resample(img: np.ndarray, scale: float) -> np.ndarray:
+    """An image scaled by `scale` (bilinear up, area-averaged down, as rasterio reads it)."""
+    if scale == 1.0:
+        return np.ascontiguousarray(img)
+    size = (int(round(img.shape[1] * scale)), int(round(img.shape[0] * scale)))
+    return cv2.resize(np.ascontiguousarray(img), size,
+                      interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
 
 
 def _synthetic(opts: TrainOptions, folder: Path) -> int:
     from detect.synth.series import SynthOptions, make_series
 
     crops = 0
-    for i in range(opts.synthetic):
+    for i, gsd in enumerate(opts.synthetic):
         root = opts.out / "synthetic" / f"seed{100 + i}"
-        if not (root / "truth.json").exists():
-            make_series(root, SynthOptions(days=6, seed=100 + i, tiles=1))
+        if not (root / "truth.json").exists():  # 512 m square whatever the pixel size
+            make_series(root, SynthOptions(days=6, seed=100 + i, gsd=gsd,
+                                           size=int(round(512 / gsd)), tiles=1))
         for name, img, labels in synthetic_labels(root):
             crops += _write_crops(name, img, labels, [], folder, opts, True)
     return crops
