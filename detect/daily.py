@@ -274,9 +274,9 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if later:
-            nxt, args = later
-            _render(*args)
-            render_html(site, history, nxt, ref)
+            _render(*later)
+        for after in (d for d in history.dates() if d > date):  # their plots count this day
+            render_html(site, history, after, ref)
         render_html(site, history, date, ref, folder)
         deliver_pending(site, history, progress)
     return report, folder
@@ -374,6 +374,6 @@ def _refresh_next(history: History, date: str, images: DayImages, ref, site: Sit
     history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     history.put_events(nxt, date, evts)
     history.put_report(nxt, report)
-    return nxt, (folder, report, stored, change, ref.grid.crs)
+    return folder, report, stored, change, ref.grid.crs
 
 

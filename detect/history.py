@@ -166,12 +166,13 @@ class History:
         row = self.conn.execute("SELECT report FROM reports WHERE date = ?", (date,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def counts_by_type(self) -> dict[str, dict[str, int]]:
-        """Per date: present objects (detected or recovered) by type."""
-        out: dict[str, dict[str, int]] = {d: {} for d in self.dates()}
+    def counts_by_type(self, until: str | None = None) -> dict[str, dict[str, int]]:
+        """Per date (up to and including `until`, when given): present objects (detected or
+        recovered) by type."""
+        out: dict[str, dict[str, int]] = {d: {} for d in self.dates() if not until or d <= until}
         for r in self.conn.execute(
                 "SELECT date, coalesce(type, class), count(*) FROM objects WHERE status != "
-                "'unknown' GROUP BY 1, 2 ORDER BY 1, 2"):
+                "'unknown' AND date <= ? GROUP BY 1, 2 ORDER BY 1, 2", (until or "9999-12-31",)):
             out[r[0]][r[1]] = r[2]
         return out
 

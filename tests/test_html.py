@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from detect.cli import main
-from tests.conftest import DAYS, ROOT
+from tests.conftest import DAYS, ROOT, copy_base, run_day
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -84,6 +84,23 @@ def test_detect_report_is_byte_identical_to_what_run_wrote(sample_run, tmp_path)
         assert result.exit_code == 0, result.output
         assert (folder / f"report.{fmt}").read_bytes() == written, fmt
 
+
+
+def test_reports_of_days_run_out_of_order_are_as_detect_report_makes_them(sample_base,
+                                                                          tmp_path):
+    # day 1 lands last: the counts plot of each later day, not only the next, must show it,
+    # and no day's plot may show days after its own
+    base = copy_base(sample_base, tmp_path / "base")
+    for day in (DAYS[1], DAYS[2], DAYS[0]):
+        run_day(base, day)
+    for day in DAYS[:3]:
+        page = base / "reports" / day / "report.html"
+        written = page.read_bytes()
+        page.unlink()
+        result = CliRunner().invoke(main, ["report", "--site", str(base / "site.yaml"),
+                                           "--date", day, "--format", "html"])
+        assert result.exit_code == 0, result.output
+        assert page.read_bytes() == written, day
 
 def test_day_two_screenshot_is_committed_and_shown_in_the_readme():
     assert (ROOT / "docs" / "report-day2.png").exists()

@@ -168,7 +168,7 @@ def render_day(site: Site, history: History, date: str, folder: Path, images, pr
         r=report, summary=summary_lines(report),
         zones=_zone_rows(report, history.report(prev_date) if prev_date else None),
         overlay=_b64(over), cards=cards, change=_b64(_png(change_map(images.rgb, change))),
-        plot=_b64(counts_plot(history.counts_by_type(), site.name)))
+        plot=_b64(counts_plot(history.counts_by_type(until=date), site.name)))
     return html, over
 
 
