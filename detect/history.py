@@ -172,7 +172,7 @@ class History:
         out: dict[str, dict[str, int]] = {d: {} for d in self.dates() if not until or d <= until}
         for r in self.conn.execute(
                 "SELECT date, coalesce(type, class), count(*) FROM objects WHERE status != "
-                "'unknown' AND date <= ? GROUP BY 1, 2 ORDER BY 1, 2", (until or "9999-12-31",)):
+                "'unknown' AND (?1 IS NULL OR date <= ?1) GROUP BY 1, 2 ORDER BY 1, 2", (until,)):
             out[r[0]][r[1]] = r[2]
         return out
 
