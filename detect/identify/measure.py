@@ -17,6 +17,8 @@ CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
 FOUND_AT = 0.2  # fraction of its contrast an object is found at (faint parts kept)
 EDGES_AT = 0.3  # ... and its extents read at (a blurred edge nearer its true place)
 EDGE_SIGMA_PX = 0.7  # one sigma of an extent read off the image, in pixels, before segmentation
+ROTOR_TIPS_PX = 1.2  # the detector's box misses the faint blade tips: on fresh synthetic series
+# (seeds 200-201) rotors were 0.50 / 0.57 / 1.28 m short (mean) at 0.3 / 0.5 / 1.0 m per pixel
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -310,6 +312,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
     sil = silhouette(c, r, gsd / CHIP_RES_M)
     if sil.found.sum() < 12:
+        if helicopter:
+            return _helicopter(None, box_length, box_width, axis_deg, gsd)
         return box_measurement(box_length, box_width, axis_deg, gsd)
     sil_length, sil_span, a, sweep = _figures(sil, helicopter)
     sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
@@ -360,14 +364,15 @@ def _extent_of(silhouette: float, box: float) -> float:
     return box
 
 
-def _helicopter(fuselage: float, box_length: float, box_width: float, heading: float,
+def _helicopter(fuselage: float | None, box_length: float, box_width: float, heading: float,
                 gsd: float) -> Measurement:
     """A helicopter's figures: the rotor disc spans the box across the fuselage (the long side
-    also holds the tail boom); the fuselage comes from the silhouette, unless that is far too
-    short for any helicopter (a dark body taken for its own shadow) and so not seen."""
-    rotor = min(box_length, box_width)
-    seen = fuselage >= MIN_FUSELAGE_TO_ROTOR * rotor
+    also holds the tail boom), with the faint blade tips the box misses; the fuselage comes
+    from the silhouette, unless none was segmented (None) or it is far too short for any
+    helicopter (a dark body taken for its own shadow), and so not seen."""
+    rotor = min(box_length, box_width) + ROTOR_TIPS_PX * gsd
+    seen = fuselage is not None and fuselage >= MIN_FUSELAGE_TO_ROTOR * rotor
     return Measurement(float(fuselage if seen else max(box_length, box_width)), float(rotor),
-                       float(heading % 360), EDGE_SIGMA_PX * gsd + 0.03 * rotor, True, None,
-                       length_seen=seen, pixel_m=gsd)
+                       float(heading % 360), EDGE_SIGMA_PX * gsd + 0.03 * rotor,
+                       fuselage is not None, None, length_seen=seen, pixel_m=gsd)
 
