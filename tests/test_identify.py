@@ -10,7 +10,7 @@ from rasterio.transform import from_origin
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
-from detect.synth.shapes import paste, render_sprite, shape_for
+from detect.synth.shapes import Shape, paste, render_sprite, shape_for
 
 
 def test_catalogue_has_sourced_rows_and_the_reference_figures():
@@ -146,18 +146,26 @@ def test_a_sweep_fit_gone_astray_does_not_outweigh_a_size_that_fits():
 
 
 def _measure_rendered(name: str, heading: float, box_length: float, box_span: float,
-                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False):
+                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
+                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0):
     """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
     `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
-    true size (fuselage and rotor for a helicopter)."""
+    true size (fuselage and rotor for a helicopter), on an apron of colour `apron`; with
+    `trailers_m`, red trailers that long touch its nose and its tail."""
     size = int(200 / gsd)
-    empty = np.full((size, size, 3), 0.6, np.float32)
+    empty = np.ones((size, size, 3), np.float32) * np.float32(apron)
     empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
         np.float32)
     img = empty.copy()
     shape = shape_for(name)
     centre = (size / 2 + 0.3, size / 2 - 0.4)
     paste(img, render_sprite(shape, centre, heading, gsd, 150, 50))
+    if trailers_m:
+        trailer = Shape("trailer", "truck", trailers_m, 3.0, 0.0, 0, (0.7, 0.2, 0.2), 1.0)
+        h, off = np.radians(heading), (shape.length + trailers_m) / 2 / gsd
+        for k in (-1, 1):
+            at = (centre[0] + k * off * np.sin(h), centre[1] - k * off * np.cos(h))
+            paste(img, render_sprite(trailer, at, heading, gsd, 150, 50))
     if blur_px:
         img = cv2.GaussianBlur(img, (0, 0), blur_px)
     to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
@@ -177,19 +185,31 @@ def test_a_helicopter_whose_fuselage_was_not_seen_is_told_by_its_rotor():
     hidden = Measurement(15.5, 14.6, 0.0, 0.6, True, None, length_seen=False)
     r = identify(hidden, "helicopter")
     assert r.type == "Ka-52", r
-    assert r.evidence.startswith("fuselage not told from its shadow, rotor 14.6 m")
+    assert r.evidence.startswith("fuselage not told from its shadow or neighbours, rotor 14.6 m")
 
 
 @pytest.mark.parametrize("gsd", [0.3, 0.5, 1.0])
 def test_a_rotor_is_measured_whole_where_the_box_misses_the_blade_tips(gsd):
     """The detector's box misses a rotor's faint blade tips, about 1.2 pixels in all (on fresh
     synthetic series, rotors 0.5 / 0.57 / 1.28 m short at 0.3 / 0.5 / 1.0 m): a Mi-8's rotor
-    measures its 21.3 m from a box that short, and a box of the whole rotor on the fuselage's
-    side is not taken for it."""
+    measures its 21.3 m from a box that short (the box's long side, along the fuselage, spans
+    the whole rotor)."""
     shape, m = _measure_rendered("Mi-8", 30.0, 21.3 / 18.2, 1 - 1.2 * gsd / 21.3, gsd=gsd,
                                  helicopter=True)
     assert abs(m.span_m - shape.span) <= 0.1, m
     assert identify(m, "helicopter").type == "Mi-8"
+
+
+@pytest.mark.parametrize("name,answer", [("Mi-24", "Mi-24/35 or Mi-28"), ("Mi-8", "Mi-8")])
+def test_a_helicopter_grown_into_its_neighbours_is_told_by_its_rotor(name, answer):
+    """Trailers touching its nose and tail grew a Mi-24's silhouette to 32 m and a Mi-8's to
+    38 m, and both were `unknown`. A fuselage grown beyond the box (by over 30% + 2 m, as for an
+    aircraft's extents) is not seen; the rotor tells the type."""
+    s = shape_for(name)
+    _, m = _measure_rendered(name, 30.0, s.span / s.length, 1.0, gsd=0.3, helicopter=True,
+                             apron=(0.45, 0.5, 0.7), trailers_m=12.0)
+    assert not m.length_seen, m
+    assert identify(m, "helicopter").type == answer
 
 
 def test_a_ka52_whose_rotor_measures_long_is_told_from_a_ka27_by_its_fuselage():

@@ -69,7 +69,7 @@ def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftTyp
 def _figures(m: Measurement, helicopter: bool) -> str:
     if helicopter:
         fuselage = f"fuselage {m.length_m:.1f} m" if m.length_seen else \
-            "fuselage not told from its shadow"
+            "fuselage not told from its shadow or neighbours"
         return f"{fuselage}, rotor {m.span_m:.1f} m"
     sweep = "" if m.sweep_deg is None else f", sweep {m.sweep_deg:.0f} deg"
     return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}"

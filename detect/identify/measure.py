@@ -346,10 +346,16 @@ def extents(sil: tuple[float, float], box: tuple[float, float]
     silhouette is whole, so that its sweep can be read. A silhouette up to 30% + 2 m longer
     than the box is taken; one grown beyond that into a neighbour or a shadow one way is
     trusted neither way: the box stands."""
-    if any(s > 1.3 * b + 2.0 for s, b in zip(sil, box, strict=True)):
+    if any(_grown(s, b) for s, b in zip(sil, box, strict=True)):
         return box, False
     whole = all(s >= 0.9 * b for s, b in zip(sil, box, strict=True))
     return (_extent_of(sil[0], box[0]), _extent_of(sil[1], box[1])), whole
+
+
+def _grown(silhouette: float, box: float) -> bool:
+    """Whether a silhouette's extent has grown beyond its box's into a neighbour or a shadow:
+    more than 30% + 2 m longer (the detector's boxes run short, but not that short)."""
+    return silhouette > 1.3 * box + 2.0
 
 
 def _extent_of(silhouette: float, box: float) -> float:
@@ -368,10 +374,12 @@ def _helicopter(fuselage: float | None, box_length: float, box_width: float, hea
                 gsd: float) -> Measurement:
     """A helicopter's figures: the rotor disc spans the box across the fuselage (the long side
     also holds the tail boom), with the faint blade tips the box misses; the fuselage comes
-    from the silhouette, unless none was segmented (None) or it is far too short for any
-    helicopter (a dark body taken for its own shadow), and so not seen."""
+    from the silhouette, unless none was segmented (None), or it is far too short for any
+    helicopter (a dark body taken for its own shadow) or grown beyond the box, and so not
+    seen."""
     rotor = min(box_length, box_width) + ROTOR_TIPS_PX * gsd
-    seen = fuselage is not None and fuselage >= MIN_FUSELAGE_TO_ROTOR * rotor
+    seen = fuselage is not None and MIN_FUSELAGE_TO_ROTOR * rotor <= fuselage and not _grown(
+        fuselage, max(box_length, box_width))
     return Measurement(float(fuselage if seen else max(box_length, box_width)), float(rotor),
                        float(heading % 360), EDGE_SIGMA_PX * gsd + 0.03 * rotor,
                        fuselage is not None, None, length_seen=seen, pixel_m=gsd)
