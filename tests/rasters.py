@@ -130,6 +130,16 @@ def same_footprint_pairs(root: Path) -> list[dict]:
                 and abs(float(r["dy_px"])) < 50]
 
 
+def labelled_pairs(root: Path, rows: list[dict]) -> list[dict]:
+    """The pairs whose two images both carry labels: an unlabelled image (one of the original
+    dataset's extras) says nothing of the aircraft on it, and would make every aircraft of the
+    other date an arrival or a departure."""
+    from detect.detector.airbus import read_labels
+
+    labels = read_labels(root)
+    return [r for r in rows if r["image_a"] in labels and r["image_b"] in labels]
+
+
 def run_pair(root: Path, row: dict, folder: Path, weights: Path) -> tuple:
     """The daily run on an Airbus pair: image a the reference and the first day, image b the
     next. (site, image a's path, day two's report, the registration matrix of b onto a)."""
