@@ -79,9 +79,15 @@ def same_footprint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ca, cb = (a[:, :2] + a[:, 2:]) / 2, (b[:, :2] + b[:, 2:]) / 2
     sa, sb = np.maximum(a[:, 2:] - a[:, :2], 1.0), np.maximum(b[:, 2:] - b[:, :2], 1.0)
     d = np.hypot(*(ca[:, None] - cb[None]).transpose(2, 0, 1))
-    gate = np.maximum(8.0, 0.1 * np.hypot(*sa.T))[:, None]
+    gate = centre_gate(sa)[:, None]
     ratio = np.abs(np.log(sa[:, None] / sb[None])).max(axis=2)
     return (d <= gate) & (ratio <= np.log(1.15))
+
+
+def centre_gate(sizes: np.ndarray) -> np.ndarray:
+    """How far (px) the centres of two labelled boxes of one aircraft may lie, for boxes of
+    `sizes` (width, height): a tenth of the diagonal, 8 px at least."""
+    return np.maximum(8.0, 0.1 * np.hypot(*np.asarray(sizes, float).T))
 
 
 def change_on_pair(root: Path, a: str, b: str, change, matrix: np.ndarray
