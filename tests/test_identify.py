@@ -53,6 +53,18 @@ def test_an_object_far_from_every_type_is_unknown_with_its_measurements():
     assert "length 120.0 m" in r.evidence
 
 
+def test_figures_that_fit_several_types_about_as_well_are_unknown_with_the_candidates():
+    """An An-124 cut by the drop's edge on its first day: its fuselage not told from the grey
+    apron, the box's figures stand with a wide uncertainty. The nearest type, an A330, held
+    under a fifth of the posterior and was named, a strategic transport called an airliner."""
+    r = identify(_m(62.8, 65.3, sigma=11.9), "aircraft")
+    assert r.type == "unknown" and r.role is None
+    assert "fits several types" in r.evidence
+    for name in ("A330", "B747", "An-124"):
+        assert name in r.evidence and name in {a["type"] for a in r.alternatives}
+    assert identify(_m(69.1, 73.3, sigma=1.0), "aircraft").type == "An-124"
+
+
 def test_site_type_restriction_is_honoured():
     free = identify(_m(22.7, 17.6), "aircraft")
     assert free.type == "Su-24"

@@ -4,7 +4,8 @@ Each candidate type scores a Gaussian likelihood of the measured figures given i
 figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
 sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
 cannot be told apart are reported as their family, two look-alikes of different families as
-either of them; a measurement far from every type is `unknown`.
+either of them; a measurement far from every type, or one that fits several about as well
+(none holds `NAMED_AT` of the posterior), is `unknown`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ WITHIN_FAMILY = 0.8  # share of its family's likelihood a type needs to be named
 HELI_LENGTH_SIGMA = 2.0  # a helicopter's fuselage is hidden under its rotor: on the synthetic
 # series, segmented fuselages are 2.1-2.6 m out (rms) at 0.3-0.5 m per pixel
 SWEEP_CAP = 2.5  # at most this many sigmas from a sweep fit gone astray (its tail is heavy)
+NAMED_AT = 0.3  # share of the posterior an answer (with its look-alike) needs to be named:
+# below it the figures fit several types about as well, and the object is `unknown`
 RESOLVED = 2.5  # sigmas of the pixel alone by which two types must differ to be told apart:
 # closer, a measurement halfway names the wrong one more than one time in ten
 
@@ -105,6 +108,12 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
     ref = _ref(best, m)
     rival = next((t for t in ranked if t.family != best.family and d[t.name] <= MAX_DISTANCE
                   and _lookalikes(best, t, m)), None)
+    if family + (0.0 if rival is None else fit[rival.family] / total) < NAMED_AT:
+        fits = ", ".join(_ref(t, m) for t in _family_leaders(ranked)[:3])
+        fitting = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[:4]]
+        return Identification("unknown", "unknown", 0.0, fitting,
+                              f"{measured}; fits several types about as well ({fits})",
+                              None, None)
     if rival is not None:
         either = " or ".join(sorted((best.family, rival.family)))
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
@@ -118,6 +127,14 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                               "here)", best.role, best.family)
     return Identification(best.name, "type", round(post[best.name], 3), alternatives,
                           f"{measured}; {ref}", best.role, best.family)
+
+
+def _family_leaders(ranked: list[AircraftType]) -> list[AircraftType]:
+    """The first-ranked type of each family, in rank order."""
+    leaders: dict[str, AircraftType] = {}
+    for t in ranked:
+        leaders.setdefault(t.family, t)
+    return list(leaders.values())
 
 
 def _lookalikes(a: AircraftType, b: AircraftType, m: Measurement) -> bool:
