@@ -90,12 +90,11 @@ def centre_gate(sizes: np.ndarray) -> np.ndarray:
     return np.maximum(8.0, 0.1 * np.hypot(*np.asarray(sizes, float).T))
 
 
-def change_on_pair(root: Path, a: str, b: str, change, matrix: np.ndarray
-                   ) -> tuple[int, int, float]:
-    """How a change map of Airbus images a -> b fares against their labels: (aircraft on one
-    date only, how many of them touch a change region, fraction of the known area more than
-    10 m from every labelled aircraft that is flagged)."""
-    ba, bb, only_a, only_b = pair_labels(root, a, b, matrix)
+def change_on_pair(labels: tuple, change) -> tuple[int, int, float]:
+    """How a change map of an Airbus pair fares against its `labels` (as `pair_labels` gives
+    them): (aircraft on one date only, how many of them touch a change region, fraction of
+    the known area more than 10 m from every labelled aircraft that is flagged)."""
+    ba, bb, only_a, only_b = labels
     away = np.ones(change.mask.shape, bool)
     for x0, y0, x1, y1 in np.vstack([ba, bb]).astype(int):
         away[max(y0 - 20, 0):y1 + 20, max(x0 - 20, 0):x1 + 20] = False

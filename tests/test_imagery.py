@@ -26,6 +26,7 @@ from tests.rasters import (
     airbus_rgb,
     change_on_pair,
     labelled_pairs,
+    pair_labels,
     same_footprint_pairs,
     transformed,
     write_tif,
@@ -76,8 +77,9 @@ def test_real_pairs_flag_the_aircraft_that_came_or_went_and_little_else(airbus, 
         a = write_tif(tmp_path / "a.tif", airbus_rgb(airbus, row["image_a"]))
         b = write_tif(tmp_path / "b.tif", airbus_rgb(airbus, row["image_b"]))
         _, aligned, change = compare(a, b)
-        t, f, fl = change_on_pair(airbus, row["image_a"], row["image_b"], change,
-                                  aligned.registration.matrix)
+        labels = pair_labels(airbus, row["image_a"], row["image_b"],
+                             aligned.registration.matrix)
+        t, f, fl = change_on_pair(labels, change)
         total, found = total + t, found + f
         flagged.append(fl)
     assert total > 20 and found >= 0.9 * total

@@ -98,7 +98,8 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
     post = {t.name: fit[t.family] / total * share[t.name] if total > 0 else 0.0 for t in types}
     ranked = sorted(types, key=lambda t: (-fit[t.family], -like[t.name], d[t.name]))
     best = ranked[0]
-    alternatives = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[1:4]]
+    likeliest = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[:4]]
+    alternatives = likeliest[1:]
     if d[best.name] > MAX_DISTANCE:
         near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
         return Identification("unknown", "unknown", 0.0, alternatives,
@@ -110,8 +111,7 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Id
                   and _lookalikes(best, t, m)), None)
     if family + (0.0 if rival is None else fit[rival.family] / total) < NAMED_AT:
         fits = ", ".join(_ref(t, m) for t in _family_leaders(ranked)[:3])
-        fitting = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[:4]]
-        return Identification("unknown", "unknown", 0.0, fitting,
+        return Identification("unknown", "unknown", 0.0, likeliest,
                               f"{measured}; fits several types about as well ({fits})",
                               None, None)
     if rival is not None:
