@@ -6,10 +6,12 @@ folder is swapped into place."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History
 from detect.identify.pipeline import ArrayImage, identify_objects
+from detect.identify.sightings import follow
 from detect.imagery.align import align
 from detect.imagery.change import Change, detect_change
 from detect.imagery.compare import regions_geojson
@@ -171,6 +174,11 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) 
     return identify_objects(found, source, ref.grid.pixel_m, site.types)
 
 
+def _follower(site: Site, pixel_m: float):
+    """How a stayed object is identified over its sightings (see `detect.identify.sightings`)."""
+    return partial(follow, pixel_m=pixel_m, allowed=site.types)
+
+
 def _track(history: History, date: str, prev_date: str | None, detected: list[dict],
            images: DayImages, grid: Grid, site: Site, ref) -> tuple:
     """Events against the previous stored day, the day's objects (today's as tracked, and
@@ -185,7 +193,7 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     change = day_change(before, images, grid)
     evidence = _evidence(change, before, images, ref, grid)
     evts, carried, tracked = track_events(prev.objects, detected, evidence, metres,
-                                          grid.pixel_m)
+                                          grid.pixel_m, _follower(site, grid.pixel_m))
     return evts, tracked + carried, change
 
 
@@ -269,12 +277,12 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
                 for alert in alerts:
                     for url in site.notify:
                         history.record_delivery(date, alert["rule"], url, "pending", None, stamp)
-                later = _refresh_next(history, date, images, ref, site, opts)
+                later = _refresh_later(history, date, images, ref, site)
             _swap(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if later:
-            _render(*later)
+        for refreshed in later:
+            _render(*refreshed)
         for after in (d for d in history.dates() if d > date):  # their plots count this day
             render_html(site, history, after, ref)
         render_html(site, history, date, ref, folder)
@@ -349,31 +357,43 @@ def _swap(tmp: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _refresh_next(history: History, date: str, images: DayImages, ref, site: Site,
-                  opts: RunOptions):
-    """When a day lands before an already stored one, recompute that later day's events
-    against it (inside the same transaction). Returns what to re-render, or None."""
-    nxt = history.next_date(date)
-    if nxt is None:
-        return None
-    rec = history.day(nxt)
-    folder = site.folder / Path(rec.image).parent
-    later = DayImages.read(folder)
-    change = day_change(images, later, ref.grid)
-    detected = [o for o in rec.objects if o["status"] == "detected"]
+def _refresh_later(history: History, date: str, images: DayImages, ref, site: Site
+                   ) -> list[tuple]:
+    """When a day lands before already stored ones, recompute the later days' events and
+    identifications in order, each against the day before it (inside the same transaction),
+    until one comes out as it was: a day's events follow from the day before, its
+    identifications from its sightings of the days before that. Returns what to re-render."""
+    out = []
     metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
-    prev = history.day(date)
-    evts, carried, tracked = track_events(prev.objects, detected,
-                                          _evidence(change, images, later, ref, ref.grid),
-                                          metres, ref.grid.pixel_m)
-    stored = tracked + carried
-    old = history.report(nxt)
-    report = build_report(site.name, nxt, date, old["acquisition"], stored, evts,
-                          change.summary(), old["detector"]["weights"])
-    rec.objects = stored
-    history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    history.put_events(nxt, date, evts)
-    history.put_report(nxt, report)
-    return folder, report, stored, change, ref.grid.crs
+    before, before_images = date, images
+    for nxt in [d for d in history.dates() if d > date]:
+        rec = history.day(nxt)
+        folder = site.folder / Path(rec.image).parent
+        later = DayImages.read(folder)
+        change = day_change(before_images, later, ref.grid)
+        detected = [o for o in rec.objects if o["status"] == "detected"]
+        evts, carried, tracked = track_events(history.day(before).objects, detected,
+                                              _evidence(change, before_images, later, ref,
+                                                        ref.grid),
+                                              metres, ref.grid.pixel_m,
+                                              _follower(site, ref.grid.pixel_m))
+        stored = tracked + carried
+        old = history.report(nxt)
+        report = build_report(site.name, nxt, before, old["acquisition"], stored, evts,
+                              change.summary(), old["detector"]["weights"])
+        unchanged = _same_rows(stored, rec.objects)  # then so is every day after it
+        rec.objects = stored
+        history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        history.put_events(nxt, before, evts)
+        history.put_report(nxt, report)
+        out.append((folder, report, stored, change, ref.grid.crs))
+        if unchanged:
+            break
+        before, before_images = nxt, later
+    return out
 
 
+def _same_rows(a: list[dict], b: list[dict]) -> bool:
+    """Whether two lists of object rows store alike."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True,
+                                                                     default=str)

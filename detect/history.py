@@ -125,11 +125,6 @@ class History:
                                 (date,)).fetchone()
         return row[0]
 
-    def next_date(self, date: str) -> str | None:
-        row = self.conn.execute("SELECT min(date) FROM acquisitions WHERE date > ?",
-                                (date,)).fetchone()
-        return row[0]
-
     def date_of_sources(self, hashes: list[str]) -> str | None:
         """A stored date whose drop had exactly these file hashes."""
         for (date,) in self.conn.execute("SELECT DISTINCT date FROM sources"):

@@ -23,14 +23,16 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
+from detect.identify.sightings import IDENTITY
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
 HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
 HAZY_SLACK = 3.0
 INFEASIBLE = 1e6
-IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
-            "role")
+
+
+Follow = Callable[[dict, dict, bool], dict]
 
 
 @dataclass
@@ -130,12 +132,14 @@ def _event(kind: str, obj: dict, flags: list[str], **detail) -> dict:
 
 
 def _own_identity(obj: dict) -> dict:
-    """`obj` with the identification measured on its own day (undoing `_kept_identity`)."""
-    own = obj.get("props", {}).get("measured_identity")
-    if own is None:
+    """`obj` with the identification measured on its own day (undoing `_kept_identity` and
+    `follow`)."""
+    props = obj.get("props", {})
+    own = props.get("measured_identity")
+    if own is None and "sightings" not in props:
         return obj
-    props = {k: v for k, v in obj["props"].items() if k != "measured_identity"}
-    return {**obj, "type": own["type"], "props": {**props, **own}}
+    props = {k: v for k, v in props.items() if k not in ("measured_identity", "sightings")}
+    return obj if own is None else {**obj, "type": own["type"], "props": {**props, **own}}
 
 
 def _kept_identity(before: dict, now: dict) -> dict:
@@ -152,10 +156,12 @@ def _kept_identity(before: dict, now: dict) -> dict:
 
 
 def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_unit: float,
-           pixel_m: float) -> tuple[list[dict], list[dict], list[dict]]:
+           pixel_m: float, follow: Follow | None = None
+           ) -> tuple[list[dict], list[dict], list[dict]]:
     """Events against the previous day; the previous objects carried into today (recovered
     ones as present, unknown ones as unseen) so that tomorrow can still match them; and
-    today's objects, those seen only in part keeping the identification they had.
+    today's objects, those seen only in part keeping the identification they had, the others
+    identified by `follow` (before, now, seen whole) over their earlier sightings.
     `metres_per_unit` converts map units to ground metres; `pixel_m` is the ground sample
     distance the boxes were measured at."""
     cur = [_own_identity(c) for c in cur]
@@ -163,8 +169,11 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     hazy = frozenset(j for j, u in enumerate(unknown_now) if u > HAZY_AT)
     pairs = match(prev, cur, metres_per_unit, pixel_m, hazy)
     for i, j in pairs:
-        if evidence.unseen(np.asarray(cur[j]["corners"])) > HAZY_AT:
+        whole = evidence.unseen(np.asarray(cur[j]["corners"])) <= HAZY_AT
+        if not whole:
             cur[j] = _kept_identity(prev[i], cur[j])
+        if follow is not None:
+            cur[j] = follow(prev[i], cur[j], whole)
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
     out, carried = [], []

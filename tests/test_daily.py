@@ -174,14 +174,14 @@ def test_rerunning_a_day_keeps_one_copy(sample_run):
 def test_days_out_of_order_give_the_same_history(sample_run, sample_base, tmp_path):
     ran = sample_run
     base = _copy_base(sample_base, tmp_path / "base")
-    for day in (DAYS[2], DAYS[0], DAYS[1]):
+    for day in (DAYS[2], DAYS[3], DAYS[0], DAYS[1]):  # each insert refreshes the days after
         _run(base, day)
     got = _history_rows(base / "history.sqlite")
     full = _history_rows(ran / "history.sqlite")
     con = sqlite3.connect(ran / "history.sqlite")
-    assert got["dates"] == DAYS[:3]
+    assert got["dates"] == DAYS[:4]
     for table in ("objects", "events"):
-        want = [r for r in full[table] if r[0] in DAYS[:3]]
+        want = [r for r in full[table] if r[0] in DAYS[:4]]
         assert got[table] == want, table
     con.close()
     assert _report(base, DAYS[2])["previous_date"] == DAYS[1]

@@ -10,6 +10,7 @@ from rasterio.transform import from_origin
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
+from detect.identify.sightings import follow
 from detect.synth.shapes import Shape, paste, render_sprite, shape_for
 
 
@@ -275,3 +276,42 @@ def test_the_wing_sweep_tells_types_of_one_size_apart():
     # an Il-76 and a Tu-95 are the same size: only the wing sweep (25 vs 35 deg) tells them
     assert identify(_m(46.4, 50.3, 25, sigma=0.6), "aircraft").family == "Il-76"
     assert identify(_m(46.4, 50.3, 35, sigma=0.6), "aircraft").type == "Tu-95"
+
+
+def _row(length: float, span: float, sigma: float = 1.0) -> dict:
+    """An object row of the daily run measured `length` x `span` m to `sigma` m (at `sigma`
+    m per pixel, no sweep read), identified on its own."""
+    own = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": None,
+           "sweep_sigma_deg": 5.0, "length_seen": True}
+    r = identify(Measurement(length, span, 0.0, sigma, True, None, 5.0, True, sigma), "aircraft")
+    own |= {"type": r.type, "type_level": r.level, "type_confidence": r.confidence,
+            "type_alternatives": r.alternatives, "type_evidence": r.evidence, "role": r.role}
+    return {"class": "aircraft", "status": "detected", "type": r.type, "props": own}
+
+
+def test_an_aircraft_that_stayed_is_identified_over_its_agreeing_sightings():
+    """At 1 m per pixel a Su-34 (23.3 x 14.7 m) measured a metre and more too wide, 23.3 x 16.6,
+    is as wide as a Su-24 (17.6 m), an attack aircraft, on its own; seen on the same stand the
+    two days before at 23.1 x 15.2 and 23.4 x 15.0 (within its errors of today's), over the
+    three it is a fighter of the Su-34's size, and the evidence lists every look."""
+    today = _row(23.3, 16.6)
+    assert today["type"] == "Su-24"
+    before = follow(_row(23.4, 15.0), _row(23.1, 15.2), True, 1.0)
+    now = follow(before, today, True, 1.0)
+    assert (now["type"], now["props"]["role"]) == ("Flanker or Su-34", "fighter"), now
+    assert "on 2 earlier days 23.1 x 15.2 m, 23.4 x 15.0 m" in now["props"]["type_evidence"]
+    assert now["props"]["measured_identity"]["type"] == "Su-24"  # its own day's, kept
+    assert len(now["props"]["sightings"]) == 3
+
+
+def test_a_look_alike_that_replaced_an_aircraft_overnight_is_identified_on_its_own():
+    """At 0.5 m per pixel a sighting that disagrees with today's beyond two sigmas (a Su-24
+    yesterday, 17.5 m wide, where a Su-34 stands today, 14.7 m) is another aircraft: it ends
+    the chain, and nothing before it counts either. A row seen only in part today hands the
+    earlier sightings on without adding its own cut one."""
+    su24 = follow(_row(22.7, 17.6, 0.5), _row(22.8, 17.5, 0.5), True, 0.5)
+    now = follow(su24, _row(23.3, 14.7, 0.5), True, 0.5)
+    assert now["type"] == "Su-34" and "sightings" not in now["props"], now
+    cut = follow(su24, _row(15.0, 9.0, 0.5), False, 0.5)
+    assert cut["props"]["sightings"] == su24["props"]["sightings"][:2]
+    assert cut["type"] == _row(15.0, 9.0, 0.5)["type"]

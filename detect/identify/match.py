@@ -11,6 +11,7 @@ either of them; a measurement far from every type, or one that fits several abou
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from detect.identify.catalogue import AircraftType, load_catalogue
@@ -48,6 +49,21 @@ def _distance(m: Measurement, t: AircraftType) -> float:
     return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
 
 
+def _fused_distance(ms: Sequence[Measurement], t: AircraftType) -> float:
+    """The root mean square of several measurements' distances to a type: the geometric mean
+    of their likelihoods, for their errors are not independent (the same stand, the same
+    detector, often the same sun), and only a figure that fits every look fits."""
+    return math.sqrt(sum(_distance(x, t) ** 2 for x in ms) / len(ms))
+
+
+def _earlier(earlier: Sequence[Measurement]) -> str:
+    if not earlier:
+        return ""
+    figures = ", ".join(f"{x.length_m:.1f} x {x.span_m:.1f} m" for x in earlier)
+    plural = "s" if len(earlier) > 1 else ""
+    return f", and on {len(earlier)} earlier day{plural} {figures}"
+
+
 def _length_sigma(sigma: float, t: AircraftType) -> float:
     """A length's sigma, widened for a helicopter, whose fuselage hides under its rotor."""
     return math.hypot(sigma, HELI_LENGTH_SIGMA) if t.is_helicopter else sigma
@@ -78,14 +94,16 @@ def _figures(m: Measurement, helicopter: bool) -> str:
     return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}"
 
 
-def identify(m: Measurement, klass: str, allowed: list[str] | None = None) -> Identification:
-    """The most likely type (or family, or unknown) for a measured object."""
+def identify(m: Measurement, klass: str, allowed: list[str] | None = None,
+             earlier: Sequence[Measurement] = ()) -> Identification:
+    """The most likely type (or family, or unknown) for a measured object; with `earlier`
+    measurements of the same object (see `detect.identify.sightings`), over all of them."""
     helicopter = klass == "helicopter"
     types = candidates(klass, allowed)
-    measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)"
+    measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)" + _earlier(earlier)
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None)
-    d = {t.name: _distance(m, t) for t in types}
+    d = {t.name: _fused_distance([m, *earlier], t) for t in types}
     like = {t.name: math.exp(-0.5 * d[t.name] ** 2) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}

@@ -47,8 +47,9 @@ def identify_objects(objects: Objects, source, gsd: float,
     if not len(objects):
         return objects
     fields: dict[str, list] = {k: [] for k in (
-        "length_m", "span_m", "heading_deg", "size_sigma_m", "type", "type_level",
-        "type_confidence", "type_alternatives", "type_evidence", "role")}
+        "length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
+        "length_seen", "type", "type_level", "type_confidence", "type_alternatives",
+        "type_evidence", "role")}
     lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
     for i in range(len(objects)):
         box = float(lengths[i]), float(widths[i])
@@ -61,7 +62,10 @@ def identify_objects(objects: Objects, source, gsd: float,
         ident = identify(m, objects.klass[i], allowed)
         for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
                            ("heading_deg", round(m.heading_deg, 1)),
-                           ("size_sigma_m", round(m.sigma_m, 2)), ("type", ident.type),
+                           ("size_sigma_m", round(m.sigma_m, 2)),
+                           ("sweep_deg", None if m.sweep_deg is None else round(m.sweep_deg, 1)),
+                           ("sweep_sigma_deg", round(m.sweep_sigma_deg, 2)),
+                           ("length_seen", bool(m.length_seen)), ("type", ident.type),
                            ("type_level", ident.level), ("type_confidence", ident.confidence),
                            ("type_alternatives", ident.alternatives),
                            ("type_evidence", ident.evidence), ("role", ident.role)):

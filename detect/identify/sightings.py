@@ -1,0 +1,92 @@
+"""Identify an object that stayed over its sightings of the days before, where they agree.
+
+One look at 1 m per pixel measures an aircraft to a metre or two, and its type with it; the
+same aircraft on the same stand seen again measures within its errors, and the looks together
+tell the type better. A sighting that disagrees with today's (a look-alike that replaced the
+aircraft overnight, a silhouette grown into a shadow) ends the chain: only the agreeing ones
+count. Vehicles, which have no type, are not followed.
+
+An object row (`detect.daily`) carries its own measurement in its props (`length_m`, `span_m`,
+`size_sigma_m`, `sweep_deg`, `sweep_sigma_deg`, `length_seen`) and, once followed, the earlier
+agreeing sightings it was identified over (`sightings`, newest first) with the identification
+of its own day under `measured_identity` (see `detect.track`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from detect.identify.match import identify
+from detect.identify.measure import Measurement
+
+MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
+AGREE_SIGMAS = 2.0  # two sightings of one object: length and span within this many sigmas
+IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
+            "role")
+_FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
+            "length_seen")
+
+
+def sighting(props: dict) -> dict | None:
+    """An object's own measurement, as a sighting (None for rows measured before sightings
+    were kept)."""
+    if any(k not in props for k in _FIGURES):
+        return None
+    return {k: props[k] for k in _FIGURES}
+
+
+def measurement(s: dict, pixel_m: float) -> Measurement:
+    """A sighting as a `Measurement` at `pixel_m` metres per pixel."""
+    return Measurement(s["length_m"], s["span_m"], 0.0, s["size_sigma_m"], True,
+                       s["sweep_deg"], s["sweep_sigma_deg"], s["length_seen"], pixel_m)
+
+
+def agree(a: Measurement, b: Measurement) -> bool:
+    """Whether two measurements may be one object: span (and length, where both saw the
+    fuselage) within AGREE_SIGMAS of their combined uncertainty."""
+    tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
+    length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
+    return length and abs(a.span_m - b.span_m) <= tol
+
+
+def _chain(before: dict) -> list[dict]:
+    """The sightings an object of the day before hands on, newest first: those it was
+    followed over, else its own."""
+    props = before.get("props", {})
+    if "sightings" in props:
+        return list(props["sightings"])
+    own = sighting(props)
+    return [own] if own else []
+
+
+def follow(before: dict, now: dict, whole: bool, pixel_m: float,
+           allowed: list[str] | None = None) -> dict:
+    """`now`, the same object as `before` (the day before), identified over its own sighting
+    and the agreeing ones before it (`sightings` then holds them all). A row not seen `whole`
+    today (its measurement is cut) hands the earlier sightings on, and its identification
+    stays as it is."""
+    if now["class"] == "vehicle":
+        return now
+    earlier = _chain(before)[:MAX_SIGHTINGS - 1]
+    props = now.get("props", {})
+    if not whole:
+        return {**now, "props": {**props, "sightings": earlier}}
+    own = sighting(props)
+    if own is None:
+        return now
+    today = measurement(own, pixel_m)
+    agreeing = []
+    for s in earlier:
+        if not agree(today, measurement(s, pixel_m)):
+            break
+        agreeing.append(s)
+    if not agreeing:
+        return now
+    ident = identify(today, now["class"], allowed, [measurement(s, pixel_m) for s in agreeing])
+    fused = {"type": ident.type, "type_level": ident.level,
+             "type_confidence": ident.confidence, "type_alternatives": ident.alternatives,
+             "type_evidence": ident.evidence, "role": ident.role}
+    own_identity = {k: props.get(k) for k in IDENTITY}
+    return {**now, "type": ident.type,
+            "props": {**props, **fused, "sightings": [own, *agreeing],
+                      "measured_identity": own_identity}}
