@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
-from detect.identify.sightings import IDENTITY
+from detect.identify.match import IDENTITY
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
@@ -139,7 +139,9 @@ def _own_identity(obj: dict) -> dict:
     if own is None and "sightings" not in props:
         return obj
     props = {k: v for k, v in props.items() if k not in ("measured_identity", "sightings")}
-    return obj if own is None else {**obj, "type": own["type"], "props": {**props, **own}}
+    if own is None:
+        return {**obj, "props": props}
+    return {**obj, "type": own["type"], "props": {**props, **own}}
 
 
 def _kept_identity(before: dict, now: dict) -> dict:

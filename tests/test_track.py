@@ -127,6 +127,17 @@ def test_an_object_seen_in_part_keeps_the_type_it_had_and_its_own_is_restored():
     assert "measured_identity" not in again[0]["props"]
 
 
+def test_sightings_handed_on_are_dropped_when_tracked_again():
+    """A row seen in part that kept its own type (the same as the day before's) carries the
+    earlier sightings it was handed; tracked again against a day without it (an earlier day
+    inserted), it is its own again and carries none."""
+    seen = {"length_m": 46.6, "span_m": 50.5, "size_sigma_m": 0.6, "sweep_deg": 25.0,
+            "sweep_sigma_deg": 4.1, "length_seen": True}
+    row = {**_obj(0, 0.5, 0, "Il-76"), "props": {"type": "Il-76", "sightings": [seen]}}
+    _, _, again = events([], [row], _evidence(), 1.0, 0.5)
+    assert again[0]["type"] == "Il-76" and "sightings" not in again[0]["props"], again
+
+
 def test_a_missed_object_is_not_recovered_where_another_now_stands():
     prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 1, 0, length=20.0)]
     evts, carried, _ = events(prev, cur, _evidence(changed=0.0), 1.0, 0.5)

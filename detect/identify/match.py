@@ -29,6 +29,10 @@ RESOLVED = 2.5  # sigmas of the pixel alone by which two types must differ to be
 # closer, a measurement halfway names the wrong one more than one time in ten
 
 
+IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
+            "role")  # an object's fields that hold its identification
+
+
 @dataclass(frozen=True)
 class Identification:
     type: str  # a type, a family, "<family> or <family>" (look-alikes) or "unknown"
@@ -38,6 +42,11 @@ class Identification:
     evidence: str
     role: str | None
     family: str | None
+
+    def fields(self) -> dict:
+        """The identification as an object's `IDENTITY` fields."""
+        return dict(zip(IDENTITY, (self.type, self.level, self.confidence, self.alternatives,
+                                   self.evidence, self.role), strict=True))
 
 
 def _distance(m: Measurement, t: AircraftType) -> float:

@@ -65,10 +65,8 @@ def identify_objects(objects: Objects, source, gsd: float,
                            ("size_sigma_m", round(m.sigma_m, 2)),
                            ("sweep_deg", None if m.sweep_deg is None else round(m.sweep_deg, 1)),
                            ("sweep_sigma_deg", round(m.sweep_sigma_deg, 2)),
-                           ("length_seen", bool(m.length_seen)), ("type", ident.type),
-                           ("type_level", ident.level), ("type_confidence", ident.confidence),
-                           ("type_alternatives", ident.alternatives),
-                           ("type_evidence", ident.evidence), ("role", ident.role)):
+                           ("length_seen", bool(m.length_seen)),
+                           *ident.fields().items()):
             fields[key].append(value)
     extra = dict(objects.extra)
     for k, v in fields.items():

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import math
 
-from detect.identify.match import identify
+from detect.identify.match import IDENTITY, identify
 from detect.identify.measure import Measurement
 
 MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
 AGREE_SIGMAS = 2.0  # two sightings of one object: length and span within this many sigmas
-IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
-            "role")
 _FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
             "length_seen")
 
@@ -75,18 +73,16 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
     if own is None:
         return now
     today = measurement(own, pixel_m)
-    agreeing = []
+    agreeing: list[tuple[dict, Measurement]] = []
     for s in earlier:
-        if not agree(today, measurement(s, pixel_m)):
+        m = measurement(s, pixel_m)
+        if not agree(today, m):
             break
-        agreeing.append(s)
+        agreeing.append((s, m))
     if not agreeing:
         return now
-    ident = identify(today, now["class"], allowed, [measurement(s, pixel_m) for s in agreeing])
-    fused = {"type": ident.type, "type_level": ident.level,
-             "type_confidence": ident.confidence, "type_alternatives": ident.alternatives,
-             "type_evidence": ident.evidence, "role": ident.role}
+    ident = identify(today, now["class"], allowed, [m for _, m in agreeing])
     own_identity = {k: props.get(k) for k in IDENTITY}
     return {**now, "type": ident.type,
-            "props": {**props, **fused, "sightings": [own, *agreeing],
+            "props": {**props, **ident.fields(), "sightings": [own, *(s for s, _ in agreeing)],
                       "measured_identity": own_identity}}
