@@ -24,11 +24,14 @@ from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
+from detect.identify.sightings import chain, sighting
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
 HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
 HAZY_SLACK = 3.0
+APART_SIGMAS = 4.0  # two objects of other types whose measured length or span differ by
+APART_SHARE = 0.1  # this many sigmas of both looks and this share of the figure are two
 INFEASIBLE = 1e6
 
 
@@ -76,12 +79,15 @@ def _size_gate(klass: str, size: float, pixel_m: float) -> float:
 
 
 def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
-                hazy: frozenset[int] = frozenset()) -> np.ndarray:
+                hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset()
+                ) -> np.ndarray:
     """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates: another
     class, centres further apart than a quarter of the object's length (4 m at least), or
     box sides further apart than `_size_gate` (three times that for the current objects in
-    `hazy`, seen through cloud edges that blur their boxes). A helicopter's box spans its
-    rotor, so its axis says nothing and only aircraft and vehicles pay for turning."""
+    `hazy`, seen through cloud edges that blur their boxes), or other types measured apart
+    (`_measured_apart`; not for the current objects in `cut`, seen today only in part). A
+    helicopter's box spans its rotor, so its axis says nothing and only aircraft and
+    vehicles pay for turning."""
     cost = np.full((len(prev), len(cur)), INFEASIBLE)
     pbox = [_box(p["corners"], metres_per_unit) for p in prev]
     cbox = [_box(c["corners"], metres_per_unit) for c in cur]
@@ -96,9 +102,11 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
                         abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m))
             if dist > gate or dsize > (HAZY_SLACK if j in hazy else 1.0):
                 continue
+            same = _same_type(p.get("type"), c.get("type"))
+            if not same and j not in cut and _measured_apart(p, c):
+                continue
             turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / 30.0
-            same = 0.0 if _same_type(p.get("type"), c.get("type")) else 0.5
-            cost[i, j] = dist / gate + turn + dsize + same
+            cost[i, j] = dist / gate + turn + dsize + (0.0 if same else 0.5)
     return cost
 
 
@@ -106,6 +114,20 @@ def _same_type(a: str | None, b: str | None) -> bool:
     """Whether two reported types may be one aircraft: the same label, or labels that share a
     catalogue type ("Il-76" and "Il-76 or Tu-95", "Su-27" and "Flanker")."""
     return a == b or bool({t.name for t in types_named(a)} & {t.name for t in types_named(b)})
+
+
+def _measured_apart(p: dict, c: dict) -> bool:
+    """Whether the measurements tell two aircraft: the previous object's latest sighting (its
+    own, or where it was seen in part the one it handed on) and the current object's own,
+    their span (or length, where both saw the fuselage) further apart than APART_SIGMAS of
+    both looks and APART_SHARE of the figure (a Tu-154 on the stand an Il-76 left, whose
+    detector boxes are as large)."""
+    a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
+    if a is None or b is None:
+        return False
+    tol = APART_SIGMAS * float(np.hypot(a["size_sigma_m"], b["size_sigma_m"]))
+    figures = ["span_m", "length_m"] if a["length_seen"] and b["length_seen"] else ["span_m"]
+    return any(abs(a[k] - b[k]) > max(tol, APART_SHARE * max(a[k], b[k])) for k in figures)
 
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
@@ -116,11 +138,12 @@ def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
 
 
 def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
-          hazy: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
+          hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset()
+          ) -> list[tuple[int, int]]:
     """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
     if not prev or not cur:
         return []
-    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy)
+    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy, cut)
     rows, cols = linear_sum_assignment(cost)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < INFEASIBLE]
 
@@ -169,9 +192,11 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     cur = [_own_identity(c) for c in cur]
     unknown_now = [evidence.unknown(np.asarray(c["corners"])) for c in cur]
     hazy = frozenset(j for j, u in enumerate(unknown_now) if u > HAZY_AT)
-    pairs = match(prev, cur, metres_per_unit, pixel_m, hazy)
+    cut = frozenset(j for j, c in enumerate(cur)
+                    if evidence.unseen(np.asarray(c["corners"])) > HAZY_AT)
+    pairs = match(prev, cur, metres_per_unit, pixel_m, hazy, cut)
     for i, j in pairs:
-        whole = evidence.unseen(np.asarray(cur[j]["corners"])) <= HAZY_AT
+        whole = j not in cut
         if not whole:
             cur[j] = _kept_identity(prev[i], cur[j])
         if follow is not None:

@@ -142,3 +142,26 @@ def test_a_missed_object_is_not_recovered_where_another_now_stands():
     prev, cur = [_obj(0, 0, 0, length=46.6)], [_obj(0, 1, 0, length=20.0)]
     evts, carried, _ = events(prev, cur, _evidence(changed=0.0), 1.0, 0.5)
     assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
+
+
+def _measured(t, length, span, sigma=0.3, **at):
+    """An aircraft of reported type `t` with its own measurement in its props; its detector box
+    is the same whatever it measured (the boxes of an Il-76 and a Tu-154 can be alike)."""
+    seen = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": None,
+            "sweep_sigma_deg": 4.0, "length_seen": True}
+    return {**_obj(0, at.get("x", 0.0), 0, t), "props": {"type": t, **seen}}
+
+
+def test_another_type_measured_apart_on_the_same_box_is_a_departure_and_an_arrival():
+    """A Tu-154 (47.9 x 37.6 m) took the stand an Il-76 (46.6 x 50.5 m) left, and the detector
+    framed both alike: the measurements, 10 m apart in span, tell two aircraft. The same
+    Il-76 measured within its errors, or one reported as another type but measured alike,
+    stayed; so did one seen today only in part, whose figures are cut."""
+    prev = [_measured("Il-76", 47.0, 50.8)]
+    swapped = [_measured("Tu-154", 49.4, 40.2, x=0.5)]
+    evts, carried, _ = events(prev, swapped, _evidence(changed=0.05), 1.0, 0.3)
+    assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
+    for same in (_measured("Il-76", 46.6, 50.2, x=0.5), _measured("Tu-95", 46.9, 50.5, x=0.5)):
+        assert _kinds(events(prev, [same], _evidence(), 1.0, 0.3)[0]) == {"stayed": 1}
+    cut = _evidence(unknown=0.1, unseen=0.1)
+    assert _kinds(events(prev, swapped, cut, 1.0, 0.3)[0]) == {"stayed": 1}

@@ -47,7 +47,7 @@ def agree(a: Measurement, b: Measurement) -> bool:
     return length and abs(a.span_m - b.span_m) <= tol
 
 
-def _chain(before: dict) -> list[dict]:
+def chain(before: dict) -> list[dict]:
     """The sightings an object of the day before hands on, newest first: those it was
     followed over, else its own."""
     props = before.get("props", {})
@@ -65,7 +65,7 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
     stays as it is."""
     if now["class"] == "vehicle":
         return now
-    earlier = _chain(before)[:MAX_SIGHTINGS - 1]
+    earlier = chain(before)[:MAX_SIGHTINGS - 1]
     props = now.get("props", {})
     if not whole:
         return {**now, "props": {**props, "sightings": earlier}}
