@@ -1,7 +1,8 @@
 """Day-over-day events: match today's objects to the previous day's with an optimal assignment,
 and use the change map as evidence for what the detector did not see.
 
-- matched: `stayed`;
+- matched: `stayed` (two of other types that their measurements tell apart are not matched:
+  a Tu-154 on the stand an Il-76 left, framed alike by the detector);
 - previous object unmatched: `unknown` where today's view there is clouded, nodata or outside
   the drop; `stayed` flagged `recovered` where nothing changed (the detector missed it) and
   nothing else now stands there; otherwise `departed`. Where the previous day could not see the
