@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
-from detect.identify.sightings import chain, sighting
+from detect.identify.sightings import agree, chain, measurement, sighting
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
@@ -104,7 +104,7 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
             if dist > gate or dsize > (HAZY_SLACK if j in hazy else 1.0):
                 continue
             same = _same_type(p.get("type"), c.get("type"))
-            if not same and j not in cut and _measured_apart(p, c):
+            if not same and j not in cut and _measured_apart(p, c, pixel_m):
                 continue
             turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / 30.0
             cost[i, j] = dist / gate + turn + dsize + (0.0 if same else 0.5)
@@ -117,18 +117,16 @@ def _same_type(a: str | None, b: str | None) -> bool:
     return a == b or bool({t.name for t in types_named(a)} & {t.name for t in types_named(b)})
 
 
-def _measured_apart(p: dict, c: dict) -> bool:
+def _measured_apart(p: dict, c: dict, pixel_m: float) -> bool:
     """Whether the measurements tell two aircraft: the previous object's latest sighting (its
-    own, or where it was seen in part the one it handed on) and the current object's own,
-    their span (or length, where both saw the fuselage) further apart than APART_SIGMAS of
-    both looks and APART_SHARE of the figure (a Tu-154 on the stand an Il-76 left, whose
-    detector boxes are as large)."""
+    own, or where it was seen in part the one it handed on) and the current object's own
+    do not `agree` within APART_SIGMAS of both looks or APART_SHARE of the figure (a Tu-154
+    on the stand an Il-76 left, whose detector boxes are as large)."""
     a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
     if a is None or b is None:
         return False
-    tol = APART_SIGMAS * float(np.hypot(a["size_sigma_m"], b["size_sigma_m"]))
-    figures = ["span_m", "length_m"] if a["length_seen"] and b["length_seen"] else ["span_m"]
-    return any(abs(a[k] - b[k]) > max(tol, APART_SHARE * max(a[k], b[k])) for k in figures)
+    return not agree(measurement(a, pixel_m), measurement(b, pixel_m), APART_SIGMAS,
+                     APART_SHARE)
 
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:

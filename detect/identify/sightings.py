@@ -39,12 +39,18 @@ def measurement(s: dict, pixel_m: float) -> Measurement:
                        s["sweep_deg"], s["sweep_sigma_deg"], s["length_seen"], pixel_m)
 
 
-def agree(a: Measurement, b: Measurement) -> bool:
+def agree(a: Measurement, b: Measurement, sigmas: float = AGREE_SIGMAS,
+          share: float = 0.0) -> bool:
     """Whether two measurements may be one object: span (and length, where both saw the
-    fuselage) within AGREE_SIGMAS of their combined uncertainty."""
-    tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
-    length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
-    return length and abs(a.span_m - b.span_m) <= tol
+    fuselage) within `sigmas` of their combined uncertainty, or within `share` of the
+    figure where that is wider."""
+    tol = sigmas * math.hypot(a.sigma_m, b.sigma_m)
+
+    def near(x: float, y: float) -> bool:
+        return abs(x - y) <= max(tol, share * max(x, y))
+
+    length = not (a.length_seen and b.length_seen) or near(a.length_m, b.length_m)
+    return length and near(a.span_m, b.span_m)
 
 
 def chain(before: dict) -> list[dict]:
