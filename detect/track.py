@@ -25,14 +25,14 @@ from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
-from detect.identify.sightings import agree, chain, measurement, sighting
+from detect.identify.sightings import chain, measurement, separation, sighting
 
 UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
 CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
 HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
 HAZY_SLACK = 3.0
-APART_SIGMAS = 4.0  # two objects of other types whose measured length or span differ by
-APART_SHARE = 0.1  # this many sigmas of both looks and this share of the figure are two
+APART_SIGMAS = 4.0  # two objects of other types whose measurements lie this many sigmas of
+APART_SHARE = 0.1  # both looks apart (a length or span within this share counts as none) are two
 INFEASIBLE = 1e6
 
 
@@ -119,14 +119,15 @@ def _same_type(a: str | None, b: str | None) -> bool:
 
 def _measured_apart(p: dict, c: dict, pixel_m: float) -> bool:
     """Whether the measurements tell two aircraft: the previous object's latest sighting (its
-    own, or where it was seen in part the one it handed on) and the current object's own
-    do not `agree` within APART_SIGMAS of both looks or APART_SHARE of the figure (a Tu-154
-    on the stand an Il-76 left, whose detector boxes are as large)."""
+    own, or where it was seen in part the one it handed on) and the current object's own lie
+    more than APART_SIGMAS of both looks apart over length, span and wing sweep (a Tu-154 on
+    the stand an Il-76 left, whose detector boxes are as large; a Su-30SM, 2 m narrower and
+    swept 26 deg more, on a Su-24's)."""
     a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
     if a is None or b is None:
         return False
-    return not agree(measurement(a, pixel_m), measurement(b, pixel_m), APART_SIGMAS,
-                     APART_SHARE)
+    return separation(measurement(a, pixel_m), measurement(b, pixel_m),
+                      APART_SHARE) > APART_SIGMAS
 
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:

@@ -144,11 +144,11 @@ def test_a_missed_object_is_not_recovered_where_another_now_stands():
     assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
 
 
-def _measured(t, length, span, sigma=0.3, **at):
+def _measured(t, length, span, sigma=0.3, sweep=None, **at):
     """An aircraft of reported type `t` with its own measurement in its props; its detector box
     is the same whatever it measured (the boxes of an Il-76 and a Tu-154 can be alike)."""
-    seen = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": None,
-            "sweep_sigma_deg": 4.0, "length_seen": True}
+    seen = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": sweep,
+            "sweep_sigma_deg": 4.1, "length_seen": True}
     return {**_obj(0, at.get("x", 0.0), 0, t), "props": {"type": t, **seen}}
 
 
@@ -165,3 +165,17 @@ def test_another_type_measured_apart_on_the_same_box_is_a_departure_and_an_arriv
         assert _kinds(events(prev, [same], _evidence(), 1.0, 0.3)[0]) == {"stayed": 1}
     cut = _evidence(unknown=0.1, unseen=0.1)
     assert _kinds(events(prev, swapped, cut, 1.0, 0.3)[0]) == {"stayed": 1}
+
+
+def test_a_narrower_fighter_swept_further_on_the_same_box_is_a_departure_and_an_arrival():
+    """A Su-30SM (21.9 x 14.7 m, 42 deg) took the stand a Su-24 (22.7 x 17.6 m, 16 deg) left
+    (0.3 m seed 12: measured 22.6 x 17.5 m, 17 deg, then 21.8 x 15.5 m, 40 deg). The span,
+    3.5 sigmas of both looks apart, and the sweep, 23 deg apart, together tell two aircraft;
+    the same span with the sweep alike or unread does not."""
+    prev = [_measured("Su-24", 22.6, 17.53, 0.37, sweep=17.2)]
+    swapped = [_measured("Flanker", 21.76, 15.52, 0.44, sweep=40.2, x=0.5)]
+    evts, _, _ = events(prev, swapped, _evidence(changed=0.05), 1.0, 0.3)
+    assert _kinds(evts) == {"departed": 1, "arrived": 1}
+    for sweep in (19.0, None):
+        alike = [_measured("Flanker", 21.76, 15.52, 0.44, sweep=sweep, x=0.5)]
+        assert _kinds(events(prev, alike, _evidence(), 1.0, 0.3)[0]) == {"stayed": 1}

@@ -52,8 +52,8 @@ class Identification:
 def _distance(m: Measurement, t: AircraftType) -> float:
     s_len = _length_sigma(math.hypot(m.sigma_m, TOLERANCE * t.length_m), t)
     s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
-    sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else _robust(
-        (m.sweep_deg - t.sweep_deg) / m.sweep_sigma_deg, SWEEP_CAP)
+    sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else sweep_distance(
+        m.sweep_deg, t.sweep_deg, m.sweep_sigma_deg)
     length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
     return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
 
@@ -76,6 +76,12 @@ def _earlier(earlier: Sequence[Measurement]) -> str:
 def _length_sigma(sigma: float, t: AircraftType) -> float:
     """A length's sigma, widened for a helicopter, whose fuselage hides under its rotor."""
     return math.hypot(sigma, HELI_LENGTH_SIGMA) if t.is_helicopter else sigma
+
+
+def sweep_distance(a: float, b: float, sigma: float) -> float:
+    """How many sigmas two wing sweeps (degrees) lie apart, counting a fit gone astray at
+    most SWEEP_CAP."""
+    return _robust((a - b) / sigma, SWEEP_CAP)
 
 
 def _robust(z: float, cap: float) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from detect.identify.match import IDENTITY, identify
+from detect.identify.match import IDENTITY, identify, sweep_distance
 from detect.identify.measure import Measurement
 
 MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
@@ -39,18 +39,27 @@ def measurement(s: dict, pixel_m: float) -> Measurement:
                        s["sweep_deg"], s["sweep_sigma_deg"], s["length_seen"], pixel_m)
 
 
-def agree(a: Measurement, b: Measurement, sigmas: float = AGREE_SIGMAS,
-          share: float = 0.0) -> bool:
+def agree(a: Measurement, b: Measurement) -> bool:
     """Whether two measurements may be one object: span (and length, where both saw the
-    fuselage) within `sigmas` of their combined uncertainty, or within `share` of the
-    figure where that is wider."""
-    tol = sigmas * math.hypot(a.sigma_m, b.sigma_m)
+    fuselage) within AGREE_SIGMAS of their combined uncertainty."""
+    tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
+    length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
+    return length and abs(a.span_m - b.span_m) <= tol
 
-    def near(x: float, y: float) -> bool:
-        return abs(x - y) <= max(tol, share * max(x, y))
 
-    length = not (a.length_seen and b.length_seen) or near(a.length_m, b.length_m)
-    return length and near(a.span_m, b.span_m)
+def separation(a: Measurement, b: Measurement, share: float) -> float:
+    """How many sigmas of both looks two measurements lie apart, over span, length (where
+    both saw the fuselage) and wing sweep (where both read it; see `match.sweep_distance`);
+    a length or span within `share` of the figure counts as none."""
+    sigma = math.hypot(a.sigma_m, b.sigma_m)
+
+    def z(x: float, y: float) -> float:
+        return abs(x - y) / sigma if abs(x - y) > share * max(x, y) else 0.0
+
+    length = z(a.length_m, b.length_m) if a.length_seen and b.length_seen else 0.0
+    sweep = 0.0 if a.sweep_deg is None or b.sweep_deg is None else sweep_distance(
+        a.sweep_deg, b.sweep_deg, math.hypot(a.sweep_sigma_deg, b.sweep_sigma_deg))
+    return math.hypot(length, z(a.span_m, b.span_m), sweep)
 
 
 def chain(before: dict) -> list[dict]:
