@@ -121,8 +121,8 @@ def _measured_apart(p: dict, c: dict, pixel_m: float) -> bool:
     """Whether the measurements tell two aircraft: the previous object's latest sighting (its
     own, or where it was seen in part the one it handed on) and the current object's own lie
     more than APART_SIGMAS of both looks apart over length, span and wing sweep (a Tu-154 on
-    the stand an Il-76 left, whose detector boxes are as large; a Su-30SM, 2 m narrower and
-    swept 26 deg more, on a Su-24's)."""
+    the stand an Il-76 left, whose detector boxes are as large; a Su-30SM on a Su-24's,
+    measured 2 m narrower, 3.5 sigmas, and swept 23 deg more)."""
     a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
     if a is None or b is None:
         return False
