@@ -239,6 +239,23 @@ def test_types_closer_than_the_measurement_resolves_are_reported_as_their_family
     assert (r.level, r.type) == ("family", "An-24/26")
 
 
+def test_family_members_a_few_pixels_apart_are_named_only_where_the_pixel_resolves_them():
+    """An Il-38 is 3.7 m longer than an Il-20 and as wide: 7 pixels at 0.5 m, where either is
+    named, but at 1 m, where the Il-20's length read a median 3.7 m long (its tailplane's
+    shadow), only the family is, with no role (reconnaissance or patrol); and so an A-50,
+    3 m longer than an Il-76 or Il-78 (transport, tanker or AEW)."""
+    for length, name in ((36.2, "Il-20"), (39.3, "Il-38")):
+        m = Measurement(length, 37.4, 0.0, 0.5, True, 0.0, sweep_sigma(0.5, 37.4), pixel_m=0.5)
+        assert identify(m, "aircraft").type == name
+    for length, family in ((38.5, "Il-18/20/38"), (49.4, "Il-76")):
+        span = 50.5 if family == "Il-76" else 37.4
+        m = Measurement(length, span, 0.0, 0.9, True, 25.0 if family == "Il-76" else 0.0,
+                        sweep_sigma(1.0, span), pixel_m=1.0)
+        r = identify(m, "aircraft")
+        assert (r.type, r.level, r.role) == (family, "family", None), r
+        assert "cannot be told apart here" in r.evidence
+
+
 def test_a_family_of_many_variants_does_not_outvote_a_type_of_its_own():
     r = identify(_m(23.2, 14.7, 42, sigma=0.7), "aircraft")  # Su-34, beside 3 Flankers
     assert r.type == "Su-34", r
