@@ -122,6 +122,17 @@ def test_a_blurred_fighter_keeps_its_role():
             assert identify(m, "aircraft").role == role, (name, h, m)
 
 
+def test_a_dark_fighter_merged_with_its_shadow_at_1_m_is_measured_from_the_dark_shape():
+    """At 1 m per pixel a dark-painted Su-25 and its shadow blur into one dark shape, and what
+    differs from the apron without being as dark as a shadow is only its blurred rim, which
+    read 18 x 15.7 m (a Su-57's length): the shape's extents at half its darkness are the
+    aircraft's, where the detector's box (here 20% long) is no help."""
+    for h in (0, 135):
+        shape, m = _measure_rendered("Su-25", h, 1.2, 1.1, gsd=1.0, blur_px=0.8)
+        assert abs(m.length_m - shape.length) <= 1.0 and abs(m.span_m - shape.span) <= 1.0, m
+        assert identify(m, "aircraft").type == "Su-25"
+
+
 def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
     """At 1 m per pixel the blurred rim of a transport's shadow, a little darker than the
     apron, passed for the aircraft: with the sun abeam an An-124 or an Il-76 measured 4.5-5.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import binary_fill_holes
 
 from detect.geo import GEOD, to_lonlat, transform_xy
 from detect.imagery.change import nearest_squared_difference, robust_sigma
@@ -19,6 +20,8 @@ EDGES_AT = 0.3  # ... and its extents read at (a blurred edge nearer its true pl
 EDGE_SIGMA_PX = 0.7  # one sigma of an extent read off the image, in pixels, before segmentation
 ROTOR_TIPS_PX = 1.2  # the detector's box misses the faint blade tips: on fresh synthetic series
 # (seeds 200-201) rotors were 0.50 / 0.57 / 1.28 m short (mean) at 0.3 / 0.5 / 1.0 m per pixel
+RIM_FILL = 0.6  # a dark body found only as a rim fills less of its outline: at 1 m per pixel a
+# Su-25 merged with its shadow filled 43-51% of it, a grey fighter beside its shadow 70-93%
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -84,6 +87,8 @@ class Silhouette:
     found: np.ndarray
     edges: np.ndarray
     unlike: np.ndarray | None
+    dark: bool = False  # a dark body found only as its blurred rim: `edges` are the dark
+    # shape it makes with its shadow, where that is half as dark as at its darkest
 
 
 def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Silhouette:
@@ -93,7 +98,8 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
     is one, else to the chip's border (the apron). Shadow is darker and the same colour, and
     so is its blurred rim (see `_penumbra`), told from the object where the object is mostly
     not as dark; the component at the centre is kept. Cutting at a fraction of the contrast
-    keeps blur from growing the object."""
+    keeps blur from growing the object. A dark body blurred into one shape with its shadow
+    is found only as a rim around it (see `Silhouette.dark`)."""
     n = c.shape[0]
     ring = np.ones((n, n), bool)
     b = max(2, n // 8)
@@ -124,10 +130,16 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
     def cut(level: float) -> np.ndarray:
         return (dist > max(5 * noise, level * contrast)) | proven
 
-    if offset is not None:
+    if ref is not None:
         dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
         body = _central(cut(FOUND_AT) & ~shadow)
-        if body.any() and np.mean(~dim[body]) >= 0.25:  # not a body as dark as the rim
+        dark = body.any() and np.mean(~dim[body]) < 0.25  # a body as dark as the rim
+        if dark and body.sum() < RIM_FILL * binary_fill_holes(body).sum():
+            unlike = _central(cut(FOUND_AT))
+            core = _central(ratio < (1 + np.percentile(ratio[unlike], 5)) / 2)
+            if core.sum() >= 12:
+                return Silhouette(body, core, unlike, True)
+        elif body.any() and not dark and offset is not None:
             shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
                                         int(round(pixel)))
     return Silhouette(_central(cut(FOUND_AT) & ~shadow), _central(cut(EDGES_AT) & ~shadow),
@@ -305,7 +317,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
 
     The silhouette tells which side of the box is the fuselage, where the nose is and the wing
     sweep (where it is whole), and the extents with the box (see `extents`); their
-    disagreement widens the uncertainty."""
+    disagreement widens the uncertainty. A dark shape (`Silhouette.dark`) gives the extents
+    alone: around it the detector's box runs as long as the blurred rim."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
@@ -326,7 +339,10 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     if helicopter:
         return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
-    (length, span), whole = extents((sil_length, sil_span), (length, span))
+    if sil.dark:
+        (length, span), whole = (sil_length, sil_span), False
+    else:
+        (length, span), whole = extents((sil_length, sil_span), (length, span))
     sigma = math.hypot(EDGE_SIGMA_PX * gsd, 0.25 * disagreement)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd)
