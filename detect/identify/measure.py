@@ -133,13 +133,14 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
     if ref is not None:
         dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
         body = _central(cut(FOUND_AT) & ~shadow)
-        dark = body.any() and np.mean(~dim[body]) < 0.25  # a body as dark as the rim
-        if dark and body.sum() < RIM_FILL * binary_fill_holes(body).sum():
+        dim_body = body.any() and np.mean(~dim[body]) < 0.25  # a body as dark as the rim
+        # ... and found only as its rim, a hollow outline: a `Silhouette.dark`
+        if dim_body and body.sum() < RIM_FILL * binary_fill_holes(body).sum():
             unlike = _central(cut(FOUND_AT))
             core = _central(ratio < (1 + np.percentile(ratio[unlike], 5)) / 2)
             if core.sum() >= 12:
                 return Silhouette(body, core, unlike, True)
-        elif body.any() and not dark and offset is not None:
+        elif body.any() and not dim_body and offset is not None:
             shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
                                         int(round(pixel)))
     return Silhouette(_central(cut(FOUND_AT) & ~shadow), _central(cut(EDGES_AT) & ~shadow),
