@@ -29,7 +29,7 @@ from detect.history import DayRecord, History
 from detect.identify.pipeline import ArrayImage, identify_objects
 from detect.identify.sightings import follow
 from detect.imagery.align import align
-from detect.imagery.change import Change, detect_change
+from detect.imagery.change import Change, detect_change, likeness
 from detect.imagery.compare import regions_geojson
 from detect.imagery.ingest import acquisition_time, drop_files, ingest, reference_scene
 from detect.objects import Objects
@@ -139,7 +139,8 @@ def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Gr
                     unknown=lambda c: change.fraction_in(change.unknown, px(c)),
                     unseen=lambda c: change.fraction_in(unseen, px(c)),
                     occupied=lambda c: bare.fraction_of_object(bare.faint, px(c),
-                                                               [today.rgb]))
+                                                               [today.rgb]),
+                    alike=lambda c: likeness(before.rgb, today.rgb, px(c)))
 
 
 def _reference(site: Site, files: list[Path]):

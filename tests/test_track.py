@@ -13,10 +13,11 @@ def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6, unit=
             "corners": [[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]]}
 
 
-def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0):
+def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0, alike=1.0):
     unseen = unknown if unseen is None else unseen
     return Evidence(changed=lambda c: changed, unknown=lambda c: unknown,
-                    unseen=lambda c: unseen, occupied=lambda c: occupied)
+                    unseen=lambda c: unseen, occupied=lambda c: occupied,
+                    alike=lambda c: alike)
 
 
 def test_assignment_is_optimal_not_greedy():
@@ -179,3 +180,17 @@ def test_a_narrower_fighter_swept_further_on_the_same_box_is_a_departure_and_an_
     for sweep in (19.0, None):
         alike = [_measured("Flanker", 21.76, 15.52, 0.44, sweep=sweep, x=0.5)]
         assert _kinds(events(prev, alike, _evidence(), 1.0, 0.3)[0]) == {"stayed": 1}
+
+
+def test_an_aircraft_whose_image_is_unlike_on_the_same_box_is_a_departure_and_an_arrival():
+    """At a gate an A320 (37.6 x 35.8 m) gave way to a B737-800 (39.5 x 35.8 m), or to
+    another A320: the boxes and the measurements are alike, the images there are not. Alike
+    in the image, or seen through cloud edges, or at 1 m per pixel, it stayed."""
+    prev = [_obj(0, 0, 0, "A320", length=37.6)]
+    for t in ("B737-800", "A320"):
+        other = [_obj(0, 0.5, 0, t, length=39.0)]
+        evts, carried, _ = events(prev, other, _evidence(changed=0.05, alike=0.2), 1.0, 0.5)
+        assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
+    for evidence in (_evidence(alike=0.8), _evidence(unknown=0.1, unseen=0.0, alike=0.2)):
+        assert _kinds(events(prev, other, evidence, 1.0, 0.5)[0]) == {"stayed": 1}
+    assert _kinds(events(prev, other, _evidence(alike=0.2), 1.0, 1.0)[0]) == {"stayed": 1}

@@ -24,6 +24,7 @@ FAINT_AT = 0.25
 RING_PX = 4  # an object's own pixels stand out from a ring this wide around its box,
 OUT_AT = 4.0  # by this many robust sigmas of the ring's colours
 MIN_OWN_PX = 12
+ALIKE_SEARCH_PX = 3  # registration residual and box jitter between two days
 
 
 @dataclass
@@ -112,6 +113,39 @@ def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
     inside = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
     cv2.fillPoly(inside, [c - [x0, y0]], 1)
     return (slice(y0, y1), slice(x0, x1)), inside.astype(bool)
+
+
+def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray) -> float:
+    """How alike two days' images (bands, rows, cols) are over the window that bounds a pixel
+    polygon: the best correlation of their grey levels, within ALIKE_SEARCH_PX, over the
+    pixels in shade on neither day (a shadow turns with the sun). 1.0 (no evidence) where
+    the window, with that margin, leaves the grid, or under MIN_OWN_PX pixels are left."""
+    m = ALIKE_SEARCH_PX
+    c = np.round(np.asarray(corners_px)).astype(int)
+    (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0) + 1
+    rows, cols = before.shape[1:]
+    if x0 < m or y0 < m or x1 + m > cols or y1 + m > rows:
+        return 1.0
+    a = np.nan_to_num(before[:, y0:y1, x0:x1].mean(axis=0, dtype=np.float32))
+    b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].mean(axis=0, dtype=np.float32))
+    h, w = a.shape
+    scores = [_correlation(a, b[dy:dy + h, dx:dx + w]) for dy in range(2 * m + 1)
+              for dx in range(2 * m + 1)]
+    return max((r for r in scores if r is not None), default=1.0)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Correlation of two grey windows over the pixels in shade in neither; None where under
+    MIN_OWN_PX are left or either is flat there."""
+    use = ~(_shade(a) | _shade(b))
+    if use.sum() < MIN_OWN_PX or a[use].std() == 0 or b[use].std() == 0:
+        return None
+    return float(np.corrcoef(a[use], b[use])[0, 1])
+
+
+def _shade(grey: np.ndarray) -> np.ndarray:
+    """Pixels darker than the window's ground (its median) by OUT_AT robust sigmas."""
+    return grey < np.median(grey) - OUT_AT * robust_sigma(grey)
 
 
 def _standing_out(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
