@@ -34,12 +34,14 @@ HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size unc
 HAZY_SLACK = 3.0
 APART_SIGMAS = 4.0  # two objects of other types whose measurements lie this many sigmas of
 APART_SHARE = 0.1  # both looks apart (a length or span within this share counts as none) are two
-ALIKE_MIN = 0.4  # two days' images over an aircraft correlating less show two aircraft,
+ALIKE_MIN = 0.5  # two days' images over an aircraft correlating less in grey level and
+ALIKE_COLOUR_MIN = 0.8  # in colour show two aircraft,
 ALIKE_PIXEL_M = 0.7  # at pixels this fine (0.5 m; at 1 m shading and blurred shadow decide)
 INFEASIBLE = 1e6
 
 
 Follow = Callable[[dict, dict, bool], dict]
+Likeness = Callable[[np.ndarray], tuple[float, float]]  # of a box's corners: grey, colour
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Evidence:
     unknown: Callable[[np.ndarray], float]  # unseen on either day: no day-over-day evidence
     unseen: Callable[[np.ndarray], float]  # unseen today (cloud, nodata, outside the drop)
     occupied: Callable[[np.ndarray], float]  # unlike the empty reference today
-    alike: Callable[[np.ndarray], float]  # how alike the two days' images are (correlation)
+    alike: Likeness  # how alike the two days' images are (correlation of grey and colour)
 
 
 def _axis_diff(a: float, b: float) -> float:
@@ -85,7 +87,7 @@ def _size_gate(klass: str, size: float, pixel_m: float) -> float:
 
 def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
                 hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
-                alike: Callable[[np.ndarray], float] | None = None) -> np.ndarray:
+                alike: Likeness | None = None) -> np.ndarray:
     """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates: another
     class, centres further apart than a quarter of the object's length (4 m at least), or
     box sides further apart than `_size_gate` (three times that for the current objects in
@@ -137,15 +139,19 @@ def _measured_apart(p: dict, c: dict, pixel_m: float) -> bool:
                       APART_SHARE) > APART_SIGMAS
 
 
-def _unlike(p: dict, c: dict, alike: Callable[[np.ndarray], float] | None,
+def _unlike(p: dict, c: dict, alike: Likeness | None,
             pixel_m: float) -> bool:
-    """Whether two aircraft's days' images over their boxes correlate under ALIKE_MIN:
-    another airliner at the gate one left, framed and measured alike. Only at pixels of
+    """Whether two aircraft's days' images over their boxes correlate under ALIKE_MIN in grey
+    level and under ALIKE_COLOUR_MIN in colour: another airliner at the gate one left,
+    framed and measured alike. (A stay whose shading turned with the sun reads 0.43-0.49 in
+    grey level but 0.83-0.99 in colour on the synthetic series.) Only at pixels of
     ALIKE_PIXEL_M or finer: at 1 m a fuselage is a few pixels wide, and its shading and
-    blurred shadow, which turn with the sun, made 2 of 139 aircraft that stayed on the three
-    1 m synthetic series (seeds 11-13) unlike themselves."""
-    return alike is not None and p["class"] == "aircraft" and pixel_m <= ALIKE_PIXEL_M and \
-        alike(np.vstack([p["corners"], c["corners"]])) < ALIKE_MIN
+    blurred shadow, which turn with the sun, made 5 of 139 aircraft that stayed on the three
+    1 m synthetic series (seeds 11-13) unlike themselves in grey level."""
+    if alike is None or p["class"] != "aircraft" or pixel_m > ALIKE_PIXEL_M:
+        return False
+    grey, colour = alike(np.vstack([p["corners"], c["corners"]]))
+    return grey < ALIKE_MIN and colour < ALIKE_COLOUR_MIN
 
 
 def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
@@ -157,7 +163,7 @@ def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
 
 def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
           hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
-          alike: Callable[[np.ndarray], float] | None = None) -> list[tuple[int, int]]:
+          alike: Likeness | None = None) -> list[tuple[int, int]]:
     """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
     if not prev or not cur:
         return []

@@ -13,7 +13,7 @@ def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6, unit=
             "corners": [[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]]}
 
 
-def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0, alike=1.0):
+def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0, alike=(1.0, 1.0)):
     unseen = unknown if unseen is None else unseen
     return Evidence(changed=lambda c: changed, unknown=lambda c: unknown,
                     unseen=lambda c: unseen, occupied=lambda c: occupied,
@@ -184,13 +184,16 @@ def test_a_narrower_fighter_swept_further_on_the_same_box_is_a_departure_and_an_
 
 def test_an_aircraft_whose_image_is_unlike_on_the_same_box_is_a_departure_and_an_arrival():
     """At a gate an A320 (37.6 x 35.8 m) gave way to a B737-800 (39.5 x 35.8 m), or to
-    another A320: the boxes and the measurements are alike, the images there are not. Alike
-    in the image, or seen through cloud edges, or at 1 m per pixel, it stayed."""
+    another A320: the boxes and the measurements are alike, the images there are not, in
+    grey level nor in colour. Alike in either (a shading turned with the sun changes the
+    grey level only), or seen through cloud edges, or at 1 m per pixel, it stayed."""
     prev = [_obj(0, 0, 0, "A320", length=37.6)]
+    unlike = (0.2, 0.5)
     for t in ("B737-800", "A320"):
         other = [_obj(0, 0.5, 0, t, length=39.0)]
-        evts, carried, _ = events(prev, other, _evidence(changed=0.05, alike=0.2), 1.0, 0.5)
+        evts, carried, _ = events(prev, other, _evidence(changed=0.05, alike=unlike), 1.0, 0.5)
         assert _kinds(evts) == {"departed": 1, "arrived": 1} and carried == []
-    for evidence in (_evidence(alike=0.8), _evidence(unknown=0.1, unseen=0.0, alike=0.2)):
+    for evidence in (_evidence(alike=(0.8, 0.5)), _evidence(alike=(0.2, 0.9)),
+                     _evidence(unknown=0.1, unseen=0.0, alike=unlike)):
         assert _kinds(events(prev, other, evidence, 1.0, 0.5)[0]) == {"stayed": 1}
-    assert _kinds(events(prev, other, _evidence(alike=0.2), 1.0, 1.0)[0]) == {"stayed": 1}
+    assert _kinds(events(prev, other, _evidence(alike=unlike), 1.0, 1.0)[0]) == {"stayed": 1}

@@ -115,32 +115,44 @@ def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
     return (slice(y0, y1), slice(x0, x1)), inside.astype(bool)
 
 
-def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray) -> float:
+def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray
+             ) -> tuple[float, float]:
     """How alike two days' images (bands, rows, cols) are over the window that bounds a pixel
-    polygon: the best correlation of their grey levels, within ALIKE_SEARCH_PX, over the
-    pixels in shade on neither day (a shadow turns with the sun). 1.0 (no evidence) where
-    the window, with that margin, leaves the grid, or under MIN_OWN_PX pixels are left."""
+    polygon: the best correlation, within ALIKE_SEARCH_PX, of their grey levels and of their
+    colours (chromaticity), over the pixels in shade on neither day (a shadow turns with the
+    sun; a change of shading dims every band alike and leaves the colour). (1.0, 1.0), no
+    evidence, where the window with that margin leaves the grid or under MIN_OWN_PX pixels
+    are left."""
     m = ALIKE_SEARCH_PX
     c = np.round(np.asarray(corners_px)).astype(int)
     (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0) + 1
     rows, cols = before.shape[1:]
     if x0 < m or y0 < m or x1 + m > cols or y1 + m > rows:
-        return 1.0
-    a = np.nan_to_num(before[:, y0:y1, x0:x1].mean(axis=0, dtype=np.float32))
-    b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].mean(axis=0, dtype=np.float32))
-    h, w = a.shape
-    scores = [_correlation(a, b[dy:dy + h, dx:dx + w]) for dy in range(2 * m + 1)
-              for dx in range(2 * m + 1)]
-    return max((r for r in scores if r is not None), default=1.0)
+        return 1.0, 1.0
+    a = np.nan_to_num(before[:, y0:y1, x0:x1].astype(np.float32))
+    b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].astype(np.float32))
+    h, w = a.shape[1:]
+    scores = [s for dy in range(2 * m + 1) for dx in range(2 * m + 1)
+              if (s := _correlations(a, b[:, dy:dy + h, dx:dx + w])) is not None]
+    return (max(s[0] for s in scores), max(s[1] for s in scores)) if scores else (1.0, 1.0)
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Correlation of two grey windows over the pixels in shade in neither; None where under
-    MIN_OWN_PX are left or either is flat there."""
-    use = ~(_shade(a) | _shade(b))
-    if use.sum() < MIN_OWN_PX or a[use].std() == 0 or b[use].std() == 0:
+def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
+    """(grey, colour) correlation of two RGB windows over the pixels in shade in neither;
+    colour is the mean over the red and blue chromaticities. None where under MIN_OWN_PX
+    pixels are left."""
+    ga, gb = a.mean(axis=0), b.mean(axis=0)
+    use = ~(_shade(ga) | _shade(gb))
+    if use.sum() < MIN_OWN_PX:
         return None
-    return float(np.corrcoef(a[use], b[use])[0, 1])
+    pa, pb = a[:, use] / np.maximum(3 * ga[use], 1), b[:, use] / np.maximum(3 * gb[use], 1)
+    grey = _corr(ga[use], gb[use])
+    return grey, float(np.mean([_corr(pa[k], pb[k]) for k in (0, 2)]))
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; 0 where either is flat."""
+    return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
 
 
 def _shade(grey: np.ndarray) -> np.ndarray:
