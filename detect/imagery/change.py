@@ -139,11 +139,12 @@ def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray
 
 def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
     """(grey, colour) correlation of two RGB windows over the pixels in shade in neither;
-    colour is the mean over the red and blue chromaticities. None where under MIN_OWN_PX
-    pixels are left."""
+    colour is the mean over the red and blue chromaticities, 0 where they are flat (a grey
+    drop: the grey level decides). None, no evidence, where under MIN_OWN_PX pixels are left
+    or the grey level is flat."""
     ga, gb = a.mean(axis=0), b.mean(axis=0)
     use = ~(_shade(ga) | _shade(gb))
-    if use.sum() < MIN_OWN_PX:
+    if use.sum() < MIN_OWN_PX or ga[use].std() == 0 or gb[use].std() == 0:
         return None
     pa, pb = a[:, use] / np.maximum(3 * ga[use], 1), b[:, use] / np.maximum(3 * gb[use], 1)
     grey = _corr(ga[use], gb[use])
