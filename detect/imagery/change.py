@@ -132,18 +132,22 @@ def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray
     a = np.nan_to_num(before[:, y0:y1, x0:x1].astype(np.float32))
     b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].astype(np.float32))
     h, w = a.shape[1:]
+    ga = a.mean(axis=0)
+    shade_a = _shade(ga)
     scores = [s for dy in range(2 * m + 1) for dx in range(2 * m + 1)
-              if (s := _correlations(a, b[:, dy:dy + h, dx:dx + w])) is not None]
+              if (s := _correlations(a, ga, shade_a, b[:, dy:dy + h, dx:dx + w])) is not None]
     return (max(s[0] for s in scores), max(s[1] for s in scores)) if scores else (1.0, 1.0)
 
 
-def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
-    """(grey, colour) correlation of two RGB windows over the pixels in shade in neither;
-    colour is the mean over the red and blue chromaticities, 0 where they are flat (a grey
-    drop: the grey level decides). None, no evidence, where under MIN_OWN_PX pixels are left
-    or the grey level is flat."""
-    ga, gb = a.mean(axis=0), b.mean(axis=0)
-    use = ~(_shade(ga) | _shade(gb))
+def _correlations(a: np.ndarray, ga: np.ndarray, shade_a: np.ndarray, b: np.ndarray
+                  ) -> tuple[float, float] | None:
+    """(grey, colour) correlation of two RGB windows (`a` with its grey level `ga` and shade
+    `shade_a`, the same at every shift) over the pixels in shade in neither; colour is the
+    mean over the red and blue chromaticities, 0 where they are flat (a grey drop: the grey
+    level decides). None, no evidence, where under MIN_OWN_PX pixels are left or the grey
+    level is flat."""
+    gb = b.mean(axis=0)
+    use = ~(shade_a | _shade(gb))
     if use.sum() < MIN_OWN_PX or ga[use].std() == 0 or gb[use].std() == 0:
         return None
     pa, pb = a[:, use] / np.maximum(3 * ga[use], 1), b[:, use] / np.maximum(3 * gb[use], 1)
