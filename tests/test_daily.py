@@ -178,12 +178,10 @@ def test_days_out_of_order_give_the_same_history(sample_run, sample_base, tmp_pa
         _run(base, day)
     got = _history_rows(base / "history.sqlite")
     full = _history_rows(ran / "history.sqlite")
-    con = sqlite3.connect(ran / "history.sqlite")
     assert got["dates"] == DAYS[:4]
     for table in ("objects", "events"):
         want = [r for r in full[table] if r[0] in DAYS[:4]]
         assert got[table] == want, table
-    con.close()
     assert _report(base, DAYS[2])["previous_date"] == DAYS[1]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -261,3 +263,21 @@ def test_a_thin_object_is_change_whether_it_came_or_went(sample_base):
     went = detect_change(with_it, empty, valid, none, ref.grid)
     assert came.faint[r:r + 3, c:c + 40].mean() > 0.8
     assert went.faint[r:r + 3, c:c + 40].mean() > 0.8
+
+
+def test_a_registered_day_is_the_same_before_and_after_the_detector_is_loaded(sample_base):
+    """Importing Ultralytics turns OpenCV's threads off: the first run in a process (which
+    registers before it loads the detector) must give the figures of any later one."""
+    code = (
+        "import hashlib, sys\n"
+        "from pathlib import Path\n"
+        "from detect.imagery.align import align\n"
+        "from detect.imagery.ingest import drop_files, ingest, reference_scene\n"
+        "base = Path(sys.argv[1])\n"
+        "ref = reference_scene(base / 'reference.tif')\n"
+        "day = ingest(drop_files(base / 'drops' / '2026-11-21'), ref.grid)\n"
+        "print(hashlib.sha256(align(ref, day).rgb.tobytes()).hexdigest())\n")
+    first, later = (subprocess.run([sys.executable, "-c", pre + code, str(sample_base)],
+                                   capture_output=True, text=True, check=True).stdout
+                    for pre in ("", "import ultralytics\n"))
+    assert first == later
