@@ -146,6 +146,17 @@ def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
     assert identify(m, "aircraft").type == "An-24/26"
 
 
+def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
+    """At 1 m per pixel, on concrete of its own grey, an An-12's outer wings break into
+    pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (25,
+    a Tu-95's): pieces that are not one straight edge give no sweep, and the size decides."""
+    for name, heading in (("An-12", 250), ("Il-76", 0)):
+        _, m = _measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
+                                 apron=shape_for(name).paint)
+        assert m.sweep_deg is None, m
+        assert identify(m, "aircraft").type == name, m
+
+
 def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
     """Blur and shadow widen a Su-34 at 1 m per pixel (17.0 m for 14.7 on the synthetic series):
     its 45 deg sweep, read to about 5 deg there, keeps it from the straight-winged Su-24 (22.7 x
