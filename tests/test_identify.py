@@ -148,8 +148,9 @@ def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
 
 def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     """At 1 m per pixel, on concrete of its own grey, an An-12's outer wings break into
-    pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (25,
-    a Tu-95's): pieces that are not one straight edge give no sweep, and the size decides."""
+    pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (its is
+    25; 35 is a Tu-95's): pieces that are not one straight edge give no sweep, and the size
+    decides."""
     for name, heading in (("An-12", 250), ("Il-76", 0)):
         _, m = _measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
                                  apron=shape_for(name).paint)
