@@ -27,6 +27,11 @@ SWEEP_SCATTER_M = 0.3  # a wing's leading edge is straight: slices whose forward
 # apron, a cloud's shadow), and no sweep is read. On the synthetic series straight edges
 # scattered under 0.10 / 0.17 / 0.25 m (9 in 10) at 0.3 / 0.5 / 1 m per pixel, and 11 of the
 # 13 transports' sweeps 10 deg or more astray over 0.35 m
+BLADES_PX = 5  # chip pixels (1.25 m): wider than a rotor blade (0.5 m chord)
+CABIN_PX = 7  # chip pixels (1.75 m): wider than a blade or a tail boom, as blurred at 1 m per
+# pixel, narrower than a cabin. On the synthetic series the heavy end of what is left was the
+# nose of 18/30, 24/33 and 20/27 helicopters at 0.3, 0.5 and 1 m, which the box's long side
+# lay along in 30/31, 33/36 and 27/29 (their mirror axis: 26/31, 15/36, 19/29)
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -267,14 +272,11 @@ def _end_widths(t: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return float(np.ptp(low)) if low.size else 0.0, float(np.ptp(high)) if high.size else 0.0
 
 
-def _nose_forward(t: np.ndarray, s: np.ndarray, helicopter: bool) -> bool:
-    """True when the nose is towards +t. A helicopter's cabin is its heavy end. An aircraft's
-    tail carries the wide horizontal stabiliser while its nose tapers; where both ends look
-    alike, the wing decides: seen from the nose, the leading edge of a swept or tapered wing
-    sweeps back more than the trailing edge seen from the tail."""
-    if helicopter:
-        mid = (t.min() + t.max()) / 2
-        return bool(np.sum(t > mid) >= np.sum(t < mid))
+def _nose_forward(t: np.ndarray, s: np.ndarray) -> bool:
+    """True when the nose is towards +t. An aircraft's tail carries the wide horizontal
+    stabiliser while its nose tapers; where both ends look alike, the wing decides: seen from
+    the nose, the leading edge of a swept or tapered wing sweeps back more than the trailing
+    edge seen from the tail."""
     low, high = _end_widths(t, s)
     if max(low, high) > 1.5 * max(min(low, high), 1.0):
         return low > high
@@ -295,22 +297,16 @@ def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
                                                                         math.cos(a)])
 
 
-def _figures(sil: Silhouette, helicopter: bool) -> tuple[float, float, float, float | None]:
+def _figures(sil: Silhouette) -> tuple[float, float, float, float | None]:
     """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
     pixels and radians. An aircraft's axis is the line both its silhouette and all that
     differs from the apron are symmetric about (a dark grey fuselage passes for shadow, and
     straight wings alone are as symmetric across as along); its extents are its `edges`'."""
     body = sil.found
-    if helicopter:  # rotor blades break the mirror symmetry: find the axis on the body
-        thick = cv2.morphologyEx(body.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5),
-                                                                                np.uint8))
-        body = thick.astype(bool) if thick.sum() > 20 else body
-    a, centre = fuselage_axis(body, None if helicopter else sil.unlike)
+    a, centre = fuselage_axis(body, sil.unlike)
     t, s = _along_across(body, centre, a)
-    if not _nose_forward(t, s, helicopter):
+    if not _nose_forward(t, s):
         a, t, s = a + math.pi, -t, -s
-    if helicopter:
-        return _extent(t), _extent(s), a, None
     sweep = _sweep(t, s, _extent(s) / 2)
     if sil.edges.sum() >= 12:
         t, s = _along_across(sil.edges, centre, a)
@@ -328,17 +324,20 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     The silhouette tells which side of the box is the fuselage, where the nose is and the wing
     sweep (where it is whole), and the extents with the box (see `extents`); their
     disagreement widens the uncertainty. A dark shape (`Silhouette.dark`) gives the extents
-    alone: around it the detector's box runs as long as the blurred rim."""
+    alone: around it the detector's box runs as long as the blurred rim. A helicopter lies
+    along its box's long side (see `_helicopter_nose_forward`)."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
     r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
     sil = silhouette(c, r, gsd / CHIP_RES_M)
+    if helicopter:
+        fuselage = _fuselage(sil.found) * CHIP_RES_M if sil.found.sum() >= 12 else None
+        heading = axis_deg if _helicopter_nose_forward(sil) else axis_deg + 180
+        return _helicopter(fuselage, box_length, box_width, heading, gsd)
     if sil.found.sum() < 12:
-        if helicopter:
-            return _helicopter(None, box_length, box_width, axis_deg, gsd)
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    sil_length, sil_span, a, sweep = _figures(sil, helicopter)
+    sil_length, sil_span, a, sweep = _figures(sil)
     sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
     along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
     fuselage_on_long = abs(along) <= 45
@@ -346,8 +345,6 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     base = axis_deg if fuselage_on_long else axis_deg + 90
     sil_heading = axis_deg + math.degrees(a)
     heading = min((base, base + 180), key=lambda h: abs((h - sil_heading + 180) % 360 - 180))
-    if helicopter:
-        return _helicopter(sil_length, box_length, box_width, heading, gsd)
     disagreement = math.hypot(length - sil_length, span - sil_span)
     if sil.dark:
         (length, span), whole = (sil_length, sil_span), False
@@ -394,6 +391,34 @@ def _extent_of(silhouette: float, box: float) -> float:
     if silhouette >= 0.85 * box:
         return (silhouette + box) / 2
     return box
+
+
+def _fuselage(found: np.ndarray) -> float:
+    """A helicopter's body length (chip pixels) along the line it is most mirror-symmetric
+    about, its rotor blades opened away: the fuselage where the body was segmented (a dark
+    body passes for shadow, leaving blade fragments, and then this is no fuselage; see the
+    README's identification figures)."""
+    body = _opened(found, BLADES_PX)
+    a, centre = fuselage_axis(body)
+    return _extent(_along_across(body, centre, a)[0])
+
+
+def _helicopter_nose_forward(sil: Silhouette) -> bool:
+    """Whether a helicopter's nose is towards the chip's columns, its box's long side, which
+    its tail boom runs long along the fuselage (the blades break the mirror symmetry an
+    aircraft's axis is found by): the heavy end, its cabin, of all that differs from the
+    apron (its dark paint passes for shadow; its cast shadow repeats its shape), blades and
+    boom opened away."""
+    cols = np.nonzero(_opened(sil.found if sil.unlike is None else sil.unlike, CABIN_PX))[1]
+    mid = (cols.min() + cols.max()) / 2 if cols.size else 0.0
+    return bool(np.sum(cols > mid) >= np.sum(cols < mid))
+
+
+def _opened(mask: np.ndarray, k: int) -> np.ndarray:
+    """A mask with its parts thinner than `k` chip pixels opened away, or all of it where
+    next to nothing would be left."""
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    return opened.astype(bool) if opened.sum() > 20 else mask
 
 
 def _helicopter(fuselage: float | None, box_length: float, box_width: float, heading: float,
