@@ -28,10 +28,6 @@ SWEEP_SCATTER_M = 0.3  # a wing's leading edge is straight: slices whose forward
 # scattered under 0.10 / 0.17 / 0.25 m (9 in 10) at 0.3 / 0.5 / 1 m per pixel, and 11 of the
 # 13 transports' sweeps 10 deg or more astray over 0.35 m
 BLADES_PX = 5  # chip pixels (1.25 m): wider than a rotor blade (0.5 m chord)
-CABIN_PX = 7  # chip pixels (1.75 m): wider than a blade or a tail boom, as blurred at 1 m per
-# pixel, narrower than a cabin. On the synthetic series the heavy end of what is left was the
-# nose of 18/30, 24/33 and 20/27 helicopters at 0.3, 0.5 and 1 m, which the box's long side
-# lay along in 30/31, 33/36 and 27/29 (their mirror axis: 26/31, 15/36, 19/29)
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
 
@@ -325,7 +321,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     sweep (where it is whole), and the extents with the box (see `extents`); their
     disagreement widens the uncertainty. A dark shape (`Silhouette.dark`) gives the extents
     alone: around it the detector's box runs as long as the blurred rim. A helicopter lies
-    along its box's long side (see `_helicopter_nose_forward`)."""
+    along a side of its box (see `_helicopter_heading`)."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)
@@ -333,8 +329,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     sil = silhouette(c, r, gsd / CHIP_RES_M)
     if helicopter:
         fuselage = _fuselage(sil.found) * CHIP_RES_M if sil.found.sum() >= 12 else None
-        heading = axis_deg if _helicopter_nose_forward(sil) else axis_deg + 180
-        return _helicopter(fuselage, box_length, box_width, heading, gsd)
+        return _helicopter(fuselage, box_length, box_width, _helicopter_heading(sil, axis_deg),
+                           gsd)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
     sil_length, sil_span, a, sweep = _figures(sil)
@@ -404,15 +400,21 @@ def _fuselage(found: np.ndarray) -> float:
     return _extent(_along_across(body, centre, a)[0])
 
 
-def _helicopter_nose_forward(sil: Silhouette) -> bool:
-    """Whether a helicopter's nose is towards the chip's columns, its box's long side, which
-    its tail boom runs long along the fuselage (the blades break the mirror symmetry an
-    aircraft's axis is found by): the heavy end, its cabin, of all that differs from the
-    apron (its dark paint passes for shadow; its cast shadow repeats its shape), blades and
-    boom opened away."""
-    cols = np.nonzero(_opened(sil.found if sil.unlike is None else sil.unlike, CABIN_PX))[1]
-    mid = (cols.min() + cols.max()) / 2 if cols.size else 0.0
-    return bool(np.sum(cols > mid) >= np.sum(cols < mid))
+def _helicopter_heading(sil: Silhouette, axis_deg: float) -> float:
+    """A helicopter's heading, along the side of its box (`axis_deg` runs along the long
+    side, the chip's columns) nearest the principal axis of all that differs from the apron
+    with its blades opened away: its body and the body's cast shadow (the same shape moved),
+    long along the fuselage. (Its blades break the mirror symmetry an aircraft's axis is found
+    by, its dark paint passes for shadow, and its box is near square where the rotor spans the
+    fuselage.) The nose is at the end away from the thin tail boom, which skews the body."""
+    rows, cols = np.nonzero(_opened(sil.found if sil.unlike is None else sil.unlike,
+                                    BLADES_PX))
+    if cols.size < 3:
+        return axis_deg
+    vector = np.linalg.eigh(np.cov(np.vstack([cols, rows]).astype(float)))[1][:, -1]
+    on_rows = abs(vector[1]) > abs(vector[0])  # the fuselage lies along the box's short side
+    t, base = (rows, axis_deg + 90) if on_rows else (cols, axis_deg)
+    return base if np.mean((t - t.mean()) ** 3) <= 0 else base + 180
 
 
 def _opened(mask: np.ndarray, k: int) -> np.ndarray:
