@@ -426,8 +426,9 @@ def _opened(mask: np.ndarray, k: int) -> np.ndarray:
 
 def _helicopter(fuselage: float | None, box_length: float, box_width: float, heading: float,
                 gsd: float) -> Measurement:
-    """A helicopter's figures: the rotor disc spans the box across the fuselage (the long side
-    also holds the tail boom), with the faint blade tips the box misses; the fuselage comes
+    """A helicopter's figures: the rotor disc spans the box's shorter side (the longer, along
+    the fuselage for most, also holds the tail boom; a near-square box may lie either way, see
+    `_helicopter_heading`), with the faint blade tips the box misses; the fuselage comes
     from the silhouette, unless none was segmented (None), or it is far too short for any
     helicopter (a dark body taken for its own shadow) or grown beyond the box, and so not
     seen."""
