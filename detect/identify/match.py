@@ -52,7 +52,7 @@ class Identification:
                                    self.evidence, self.role), strict=True))
 
 
-def _distance(m: Measurement, t: AircraftType) -> float:
+def distance(m: Measurement, t: AircraftType) -> float:
     s_len = _length_sigma(math.hypot(m.sigma_m, TOLERANCE * t.length_m), t)
     s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
     sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else sweep_distance(
@@ -65,7 +65,7 @@ def _fused_distance(ms: Sequence[Measurement], t: AircraftType) -> float:
     """The root mean square of several measurements' distances to a type: the geometric mean
     of their likelihoods, for their errors are not independent (the same stand, the same
     detector, often the same sun), and only a figure that fits every look fits."""
-    return math.sqrt(sum(_distance(x, t) ** 2 for x in ms) / len(ms))
+    return math.sqrt(sum(distance(x, t) ** 2 for x in ms) / len(ms))
 
 
 def _earlier(earlier: Sequence[Measurement]) -> str:
