@@ -1,4 +1,4 @@
-"""Helpers that write small real GeoTIFFs for tests."""
+"""Helpers that write small real GeoTIFFs for tests, and measure rendered aircraft."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import cv2
 import numpy as np
 import rasterio
 from rasterio.transform import from_origin
+
+from detect.identify.measure import measure
+from detect.synth.shapes import Shape, paste, render_sprite, shape_for
 
 UTM = "EPSG:32631"
 ORIGIN = (500000.0, 5000000.0)
@@ -168,3 +171,41 @@ def run_pair(root: Path, row: dict, folder: Path, weights: Path) -> tuple:
                                        dt.date.fromisoformat(d)))
     ra, rb = load_pair(a, b)
     return site, a, report, register(ra.gray, ra.valid, rb.gray, rb.valid).matrix
+
+
+def measure_rendered(name: str, heading: float, box_length: float, box_span: float,
+                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
+                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0,
+                      sun: tuple[float, float] = (150, 50)):
+    """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
+    `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
+    true size (fuselage and rotor for a helicopter), on an apron of colour `apron`, under a
+    `sun` at (azimuth, elevation); with `trailers_m`, red trailers that long touch its nose
+    and its tail."""
+    size = int(200 / gsd)
+    empty = np.ones((size, size, 3), np.float32) * np.float32(apron)
+    empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
+        np.float32)
+    img = empty.copy()
+    shape = shape_for(name)
+    centre = (size / 2 + 0.3, size / 2 - 0.4)
+    paste(img, render_sprite(shape, centre, heading, gsd, *sun))
+    if trailers_m:
+        trailer = Shape("trailer", "truck", trailers_m, 3.0, 0.0, 0, (0.7, 0.2, 0.2), 1.0)
+        h, off = np.radians(heading), (shape.length + trailers_m) / 2 / gsd
+        for k in (-1, 1):
+            at = (centre[0] + k * off * np.sin(h), centre[1] - k * off * np.cos(h))
+            paste(img, render_sprite(trailer, at, heading, gsd, 150, 50))
+    if blur_px:
+        img = cv2.GaussianBlur(img, (0, 0), blur_px)
+    to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
+    t = from_origin(0, size * gsd, gsd, gsd)
+    x, y = t @ centre
+    h = np.radians(heading)
+    fwd, right = np.array([np.sin(h), np.cos(h)]), np.array([np.cos(h), -np.sin(h)])
+    length, span = shape.length * box_length, shape.span * box_span
+    box = np.array([[x, y] + sa * length / 2 * fwd + sb * span / 2 * right
+                    for sa, sb in ((1, 1), (1, -1), (-1, -1), (-1, 1))])
+    long_axis = heading if length >= span else heading + 90
+    return shape, measure(to_dn(img), None, t, box, long_axis % 180, max(length, span),
+                          min(length, span), helicopter, gsd, to_dn(empty))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
-from rasterio.transform import from_origin
 
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify
-from detect.identify.measure import Measurement, extents, measure, sweep_sigma
+from detect.identify.measure import Measurement, extents, sweep_sigma
 from detect.identify.sightings import follow
-from detect.synth.shapes import Shape, paste, render_sprite, shape_for
+from detect.synth.shapes import shape_for
+from tests.rasters import measure_rendered
 
 
 def test_catalogue_has_sourced_rows_and_the_reference_figures():
@@ -84,7 +83,7 @@ def test_evidence_reads_like_an_analyst():
     ("An-124", 30.0), ("Il-76", 200.0), ("Su-34", 90.0), ("Su-24", 135.0), ("Tu-154", 45.0),
     ("An-26", 300.0)])
 def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, heading):
-    shape, m = _measure_rendered(name, heading, 0.97, 1.02)
+    shape, m = measure_rendered(name, heading, 0.97, 1.02)
     assert m.ok
     assert abs(m.length_m - shape.length) <= 3.0, m
     assert abs(m.span_m - shape.span) <= 1.0, m
@@ -95,7 +94,7 @@ def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, he
 def test_a_fighter_is_measured_full_size_where_the_detectors_box_runs_short():
     """The detector's boxes of fighters run 7% short (Su-34: 21.7 m for 23.3); the silhouette
     against the reference gives the whole length, and the type."""
-    shape, m = _measure_rendered("Su-34", 270.0, 0.93, 0.95)
+    shape, m = measure_rendered("Su-34", 270.0, 0.93, 0.95)
     assert abs(m.length_m - shape.length) <= 0.7, m
     assert abs(m.span_m - shape.span) <= 0.5, m
     assert identify(m, "aircraft").type == "Su-34"
@@ -107,7 +106,7 @@ def test_a_blurred_fighter_is_measured_close_to_its_size():
     headings a Su-34 and a Su-24 measure at most 1.3 m too wide (at 20% of the contrast, 1.8 m,
     and a Su-34 (14.7 m) looked like a Su-24 (17.6 m))."""
     excess = [m.span_m - shape.span for name in ("Su-34", "Su-24") for h in (0, 70, 135, 250)
-              for shape, m in [_measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)]]
+              for shape, m in [measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)]]
     assert np.mean(excess) <= 1.3, excess
 
 
@@ -118,7 +117,7 @@ def test_a_blurred_fighter_keeps_its_role():
     four Su-34s were Su-24s)."""
     for name, role in (("Su-34", "fighter"), ("Su-24", "attack")):
         for h in (0, 70, 135, 250):
-            _, m = _measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)
+            _, m = measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)
             assert identify(m, "aircraft").role == role, (name, h, m)
 
 
@@ -128,7 +127,7 @@ def test_a_dark_fighter_merged_with_its_shadow_at_1_m_is_measured_from_the_dark_
     read 18 x 15.7 m (a Su-57's length): the shape's extents at half its darkness are the
     aircraft's, where the detector's box (here 20% long) is no help."""
     for h in (0, 135):
-        shape, m = _measure_rendered("Su-25", h, 1.2, 1.1, gsd=1.0, blur_px=0.8)
+        shape, m = measure_rendered("Su-25", h, 1.2, 1.1, gsd=1.0, blur_px=0.8)
         assert abs(m.length_m - shape.length) <= 1.0 and abs(m.span_m - shape.span) <= 1.0, m
         assert identify(m, "aircraft").type == "Su-25"
 
@@ -139,9 +138,9 @@ def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
     m too wide, and an An-26 5.4 m too long, an An-148. The rim, where the aircraft's outline
     lands moved by the cast offset, is shadow."""
     excess = [m.span_m - shape.span for name in ("An-124", "Il-76") for h in (60, 240)
-              for shape, m in [_measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)]]
+              for shape, m in [measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)]]
     assert np.mean(excess) <= 1.5, excess
-    shape, m = _measure_rendered("An-26", 60, 1.0, 1.0, gsd=1.0, blur_px=0.8)
+    shape, m = measure_rendered("An-26", 60, 1.0, 1.0, gsd=1.0, blur_px=0.8)
     assert abs(m.length_m - shape.length) <= 1.0, m
     assert identify(m, "aircraft").type == "An-24/26"
 
@@ -152,7 +151,7 @@ def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     25; 35 is a Tu-95's): pieces that are not one straight edge give no sweep, and the size
     decides."""
     for name, heading in (("An-12", 250), ("Il-76", 0)):
-        _, m = _measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
+        _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
                                  apron=shape_for(name).paint)
         assert m.sweep_deg is None, m
         assert identify(m, "aircraft").type == name, m
@@ -181,42 +180,6 @@ def test_a_sweep_fit_gone_astray_does_not_outweigh_a_size_that_fits():
     assert identify(_m(23.3, 14.7, 5, sigma=0.5), "aircraft").type == "Su-34"
 
 
-def _measure_rendered(name: str, heading: float, box_length: float, box_span: float,
-                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
-                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0):
-    """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
-    `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
-    true size (fuselage and rotor for a helicopter), on an apron of colour `apron`; with
-    `trailers_m`, red trailers that long touch its nose and its tail."""
-    size = int(200 / gsd)
-    empty = np.ones((size, size, 3), np.float32) * np.float32(apron)
-    empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
-        np.float32)
-    img = empty.copy()
-    shape = shape_for(name)
-    centre = (size / 2 + 0.3, size / 2 - 0.4)
-    paste(img, render_sprite(shape, centre, heading, gsd, 150, 50))
-    if trailers_m:
-        trailer = Shape("trailer", "truck", trailers_m, 3.0, 0.0, 0, (0.7, 0.2, 0.2), 1.0)
-        h, off = np.radians(heading), (shape.length + trailers_m) / 2 / gsd
-        for k in (-1, 1):
-            at = (centre[0] + k * off * np.sin(h), centre[1] - k * off * np.cos(h))
-            paste(img, render_sprite(trailer, at, heading, gsd, 150, 50))
-    if blur_px:
-        img = cv2.GaussianBlur(img, (0, 0), blur_px)
-    to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
-    t = from_origin(0, size * gsd, gsd, gsd)
-    x, y = t @ centre
-    h = np.radians(heading)
-    fwd, right = np.array([np.sin(h), np.cos(h)]), np.array([np.cos(h), -np.sin(h)])
-    length, span = shape.length * box_length, shape.span * box_span
-    box = np.array([[x, y] + sa * length / 2 * fwd + sb * span / 2 * right
-                    for sa, sb in ((1, 1), (1, -1), (-1, -1), (-1, 1))])
-    long_axis = heading if length >= span else heading + 90
-    return shape, measure(to_dn(img), None, t, box, long_axis % 180, max(length, span),
-                          min(length, span), helicopter, gsd, to_dn(empty))
-
-
 def test_a_helicopter_whose_fuselage_was_not_seen_is_told_by_its_rotor():
     hidden = Measurement(15.5, 14.6, 0.0, 0.6, True, None, length_seen=False)
     r = identify(hidden, "helicopter")
@@ -230,7 +193,7 @@ def test_a_rotor_is_measured_whole_where_the_box_misses_the_blade_tips(gsd):
     synthetic series, rotors 0.5 / 0.57 / 1.28 m short at 0.3 / 0.5 / 1.0 m): a Mi-8's rotor
     measures its 21.3 m from a box that short (the box's long side, along the fuselage, spans
     the whole rotor)."""
-    shape, m = _measure_rendered("Mi-8", 30.0, 21.3 / 18.2, 1 - 1.2 * gsd / 21.3, gsd=gsd,
+    shape, m = measure_rendered("Mi-8", 30.0, 21.3 / 18.2, 1 - 1.2 * gsd / 21.3, gsd=gsd,
                                  helicopter=True)
     assert abs(m.span_m - shape.span) <= 0.1, m
     assert identify(m, "helicopter").type == "Mi-8"
@@ -247,7 +210,7 @@ def test_a_helicopters_heading_lies_along_its_fuselage(name):
     for gsd in (0.3, 0.5, 1.0):
         for along, across in ((s.span + 1.0, s.span - 1.2 * gsd), (s.span - 0.3, s.span + 0.4)):
             for heading in (30.0, 120.0, 200.0, 290.0):
-                _, m = _measure_rendered(name, heading, along / s.length, across / s.span,
+                _, m = measure_rendered(name, heading, along / s.length, across / s.span,
                                          gsd=gsd, blur_px=0.5, helicopter=True)
                 assert abs((m.heading_deg - heading + 90) % 180 - 90) <= 3, (along, gsd, m)
 
@@ -258,7 +221,7 @@ def test_a_helicopter_grown_into_its_neighbours_is_told_by_its_rotor(name, answe
     38 m, and both were `unknown`. A fuselage grown beyond the box (by over 30% + 2 m, as for an
     aircraft's extents) is not seen; the rotor tells the type."""
     s = shape_for(name)
-    _, m = _measure_rendered(name, 30.0, s.span / s.length, 1.0, gsd=0.3, helicopter=True,
+    _, m = measure_rendered(name, 30.0, s.span / s.length, 1.0, gsd=0.3, helicopter=True,
                              apron=(0.45, 0.5, 0.7), trailers_m=12.0)
     assert not m.length_seen, m
     assert identify(m, "helicopter").type == answer
