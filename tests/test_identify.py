@@ -324,11 +324,11 @@ def test_an_aircraft_that_stayed_is_identified_over_its_agreeing_sightings():
 
 
 def test_a_poorer_look_of_an_aircraft_that_stayed_is_identified_over_its_earlier_ones():
-    """At 1 m per pixel under a low sun an Il-76 (46.6 x 50.5 m) lost a pale wing and read
-    49.7 x 44.8 m to 2.5 m: on its own an Il-62 (53.1 x 43.2), an airliner, and beyond two
-    sigmas of its looks of the two days before (47.5 x 50.5 and 50.3 x 51.0). The Il-76 those
-    name still fits today's look: it is the poorer look, not another aircraft, and over all
-    three the Il-76 it is, with every look in the evidence."""
+    """At 1 m per pixel under a low sun an Il-76 (46.6 x 50.5 m) was read across, its axis 90
+    deg off, at 49.7 x 44.8 m to 2.5 m: on its own an Il-62 (53.1 x 43.2), an airliner, and
+    beyond two sigmas of its looks of the two days before (47.5 x 50.5 and 50.3 x 51.0). The
+    Il-76 those name still fits today's look: it is the poorer look, not another aircraft,
+    and over all three the Il-76 it is, with every look in the evidence."""
     today = _row(49.7, 44.8, 2.5)
     assert today["type"] == "Il-62"
     before = follow(_row(50.3, 51.0, 1.2), _row(47.5, 50.5, 0.8), True, 1.0)

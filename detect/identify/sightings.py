@@ -5,8 +5,8 @@ same aircraft on the same stand seen again measures within its errors, and the l
 tell the type better. A sighting that disagrees with today's (a look-alike that replaced the
 aircraft overnight, a silhouette grown into a shadow) ends the chain: only the agreeing ones
 count. Unless the type the earlier sightings name still fits today's look: then today's is
-the poorer look (a pale wing lost against the apron, a shadow grown under a low sun), not
-another aircraft, and they all count. Vehicles, which have no type, are not followed.
+the poorer look (read across under a low sun, grown into a shadow), not another aircraft,
+and they all count. Vehicles, which have no type, are not followed.
 
 An object row (`detect.daily`) carries its own measurement in its props (`length_m`, `span_m`,
 `size_sigma_m`, `sweep_deg`, `sweep_sigma_deg`, `length_seen`) and, once followed, the earlier
@@ -68,8 +68,8 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
 def _still_fits(today: Measurement, earlier: list[Measurement], klass: str,
                 allowed: list[str] | None) -> bool:
     """Whether a type the earlier sightings name together fits today's look within
-    `MAX_DISTANCE`. On the synthetic series at 1 m, an Il-76 under a 37 deg sun lost a pale
-    wing (49.7 x 44.8 m, an Il-62), 2.3 sigmas from the Il-76 that its two earlier looks named.
+    `MAX_DISTANCE`. On the synthetic series at 1 m, an Il-76 under a 37 deg sun was read across
+    (49.7 x 44.8 m, an Il-62), 2.3 sigmas from the Il-76 that its two earlier looks named.
     Another aircraft mostly lies further: a Su-34 where a Su-24 stood, 4.1 sigmas at 0.5 m."""
     named = types_named(identify(earlier[0], klass, allowed, earlier[1:]).type)
     return any(distance(today, t) <= MAX_DISTANCE for t in named)
@@ -89,9 +89,9 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
            allowed: list[str] | None = None) -> dict:
     """`now`, the same object as `before` (the day before), identified over its own sighting
     and the agreeing ones before it, or all of them where the type they name still fits
-    today's look (`sightings` then holds them all). A row not seen `whole`
-    today (its measurement is cut) hands the earlier sightings on, and its identification
-    stays as it is."""
+    today's look (`sightings` then holds them all). A row not seen `whole` today (its
+    measurement is cut) hands the earlier sightings on, and its identification stays as it
+    is."""
     if now["class"] == "vehicle":
         return now
     earlier = chain(before)[:MAX_SIGHTINGS - 1]
