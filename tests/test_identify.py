@@ -334,7 +334,10 @@ def test_a_poorer_look_of_an_aircraft_that_stayed_is_identified_over_its_earlier
     before = follow(_row(50.3, 51.0, 1.2), _row(47.5, 50.5, 0.8), True, 1.0)
     now = follow(before, today, True, 1.0)
     assert now["type"] == "Il-76", now
-    assert "on 2 earlier days 47.5 x 50.5 m, 50.3 x 51.0 m" in now["props"]["type_evidence"]
+    evidence = now["props"]["type_evidence"]
+    assert "on 2 earlier days 47.5 x 50.5 m, 50.3 x 51.0 m" in evidence
+    assert evidence.endswith("today's look lies beyond two sigmas of the earlier ones, but the "
+                             "Il-76 they name still fits it"), evidence
     assert now["props"]["measured_identity"]["type"] == "Il-62"
     assert len(now["props"]["sightings"]) == 3
 

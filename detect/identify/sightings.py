@@ -17,6 +17,8 @@ of its own day under `measured_identity` (see `detect.track`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from itertools import takewhile
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY, MAX_DISTANCE, distance, identify, sweep_distance
@@ -65,14 +67,28 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
     return math.hypot(length, z(a.span_m, b.span_m), sweep)
 
 
-def _still_fits(today: Measurement, earlier: list[Measurement], klass: str,
-                allowed: list[str] | None) -> bool:
-    """Whether a type the earlier sightings name together fits today's look within
-    `MAX_DISTANCE`. On the synthetic series at 1 m, an Il-76 under a 37 deg sun was read across
-    (49.7 x 44.8 m, an Il-62), 2.3 sigmas from the Il-76 that its two earlier looks named.
-    Another aircraft mostly lies further: a Su-34 where a Su-24 stood, 4.1 sigmas at 0.5 m."""
-    named = types_named(identify(earlier[0], klass, allowed, earlier[1:]).type)
-    return any(distance(today, t) <= MAX_DISTANCE for t in named)
+def _still_named(today: Measurement, earlier: list[Measurement], klass: str,
+                 allowed: list[str] | None) -> str | None:
+    """What the earlier sightings name together (a type, a family, or either of two), where a
+    type of it fits today's look within `MAX_DISTANCE`; else None. On the synthetic series at
+    1 m, an Il-76 under a 37 deg sun was read across (49.7 x 44.8 m, an Il-62), 2.3 sigmas
+    from the Il-76 that its two earlier looks named. Another aircraft mostly lies further: a
+    Su-34 where a Su-24 stood, 4.1 sigmas at 0.5 m."""
+    named = identify(earlier[0], klass, allowed, earlier[1:]).type
+    fits = any(distance(today, t) <= MAX_DISTANCE for t in types_named(named))
+    return named if fits else None
+
+
+def _counted(today: Measurement, looks: list[tuple[dict, Measurement]], klass: str,
+             allowed: list[str] | None) -> tuple[list[tuple[dict, Measurement]], str | None]:
+    """The earlier looks that count with today's: those that agree with it, up to the first
+    that does not; or all of them where what they name still fits today's look, which is
+    returned too (see `_still_named`)."""
+    agreeing = list(takewhile(lambda look: agree(today, look[1]), looks))
+    if agreeing or not looks:
+        return agreeing, None
+    named = _still_named(today, [m for _, m in looks], klass, allowed)
+    return (looks, named) if named else ([], None)
 
 
 def chain(before: dict) -> list[dict]:
@@ -103,17 +119,13 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
         return now
     today = measurement(own, pixel_m)
     looks = [(s, measurement(s, pixel_m)) for s in earlier]
-    agreeing: list[tuple[dict, Measurement]] = []
-    for s, m in looks:
-        if not agree(today, m):
-            break
-        agreeing.append((s, m))
-    if not agreeing and looks and _still_fits(today, [m for _, m in looks], now["class"],
-                                              allowed):
-        agreeing = looks
+    agreeing, named = _counted(today, looks, now["class"], allowed)
     if not agreeing:
         return now
     ident = identify(today, now["class"], allowed, [m for _, m in agreeing])
+    if named:
+        ident = replace(ident, evidence=f"{ident.evidence}; today's look lies beyond two sigmas "
+                        f"of the earlier ones, but the {named} they name still fits it")
     own_identity = {k: props.get(k) for k in IDENTITY}
     return {**now, "type": ident.type,
             "props": {**props, **ident.fields(), "sightings": [own, *(s for s, _ in agreeing)],
