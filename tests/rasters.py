@@ -174,9 +174,9 @@ def run_pair(root: Path, row: dict, folder: Path, weights: Path) -> tuple:
 
 
 def measure_rendered(name: str, heading: float, box_length: float, box_span: float,
-                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
-                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0,
-                      sun: tuple[float, float] = (150, 50)):
+                     gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
+                     apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0,
+                     sun: tuple[float, float] = (150, 50)):
     """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
     `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
     true size (fuselage and rotor for a helicopter), on an apron of colour `apron`, under a
@@ -195,7 +195,7 @@ def measure_rendered(name: str, heading: float, box_length: float, box_span: flo
         h, off = np.radians(heading), (shape.length + trailers_m) / 2 / gsd
         for k in (-1, 1):
             at = (centre[0] + k * off * np.sin(h), centre[1] - k * off * np.cos(h))
-            paste(img, render_sprite(trailer, at, heading, gsd, 150, 50))
+            paste(img, render_sprite(trailer, at, heading, gsd, *sun))
     if blur_px:
         img = cv2.GaussianBlur(img, (0, 0), blur_px)
     to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731

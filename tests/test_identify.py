@@ -152,7 +152,7 @@ def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     decides."""
     for name, heading in (("An-12", 250), ("Il-76", 0)):
         _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
-                                 apron=shape_for(name).paint)
+                                apron=shape_for(name).paint)
         assert m.sweep_deg is None, m
         assert identify(m, "aircraft").type == name, m
 
@@ -194,7 +194,7 @@ def test_a_rotor_is_measured_whole_where_the_box_misses_the_blade_tips(gsd):
     measures its 21.3 m from a box that short (the box's long side, along the fuselage, spans
     the whole rotor)."""
     shape, m = measure_rendered("Mi-8", 30.0, 21.3 / 18.2, 1 - 1.2 * gsd / 21.3, gsd=gsd,
-                                 helicopter=True)
+                                helicopter=True)
     assert abs(m.span_m - shape.span) <= 0.1, m
     assert identify(m, "helicopter").type == "Mi-8"
 
@@ -211,7 +211,7 @@ def test_a_helicopters_heading_lies_along_its_fuselage(name):
         for along, across in ((s.span + 1.0, s.span - 1.2 * gsd), (s.span - 0.3, s.span + 0.4)):
             for heading in (30.0, 120.0, 200.0, 290.0):
                 _, m = measure_rendered(name, heading, along / s.length, across / s.span,
-                                         gsd=gsd, blur_px=0.5, helicopter=True)
+                                        gsd=gsd, blur_px=0.5, helicopter=True)
                 assert abs((m.heading_deg - heading + 90) % 180 - 90) <= 3, (along, gsd, m)
 
 
@@ -222,7 +222,7 @@ def test_a_helicopter_grown_into_its_neighbours_is_told_by_its_rotor(name, answe
     aircraft's extents) is not seen; the rotor tells the type."""
     s = shape_for(name)
     _, m = measure_rendered(name, 30.0, s.span / s.length, 1.0, gsd=0.3, helicopter=True,
-                             apron=(0.45, 0.5, 0.7), trailers_m=12.0)
+                            apron=(0.45, 0.5, 0.7), trailers_m=12.0)
     assert not m.length_seen, m
     assert identify(m, "helicopter").type == answer
 
