@@ -38,7 +38,8 @@ def test_an124_and_il76_are_never_confused():
         b = identify(_m(46.6 + rng.normal(0, 0.8), 50.5 + rng.normal(0, 0.8),
                         25 + rng.normal(0, 2)), "aircraft")
         assert a.type == "An-124"
-        assert b.family == "Il-76" and b.type != "An-124"
+        # a sweep a few degrees over the Il-76's fits a Tu-95 (35 deg) about as well: both
+        assert "Il-76" in b.type.split(" or ") and "An-124" not in b.type, b
 
 
 def test_indistinguishable_types_are_reported_as_their_family():
@@ -149,12 +150,12 @@ def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     """At 1 m per pixel, on concrete of its own grey, an An-12's outer wings break into
     pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (its is
     25; 35 is a Tu-95's): pieces that are not one straight edge give no sweep, and the size
-    decides."""
+    decides (the An-12, read 34.5 x 37.8 m, as well as the Il-20 beside it: either)."""
     for name, heading in (("An-12", 250), ("Il-76", 0)):
         _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
                                 apron=shape_for(name).paint)
         assert m.sweep_deg is None, m
-        assert identify(m, "aircraft").type == name, m
+        assert name in identify(m, "aircraft").type.split(" or "), m
 
 
 def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
@@ -227,13 +228,31 @@ def test_a_helicopter_grown_into_its_neighbours_is_told_by_its_rotor(name, answe
     assert identify(m, "helicopter").type == answer
 
 
-def test_a_ka52_whose_rotor_measures_long_is_told_from_a_ka27_by_its_fuselage():
+def test_a_ka52_whose_rotor_measures_long_is_not_named_a_ka27():
     """The box takes a rotor a metre long (15.7 m for the Ka-52's 14.5, nearer the Ka-27's
     15.8); the fuselage, 14.9 m, is the Ka-52's (13.5) and far from the stubby Ka-27's (11.3):
-    read to the 2 m that segmented fuselages reach, it tells them apart (trusted to 3 m, three
-    of 14 Ka-52s at 0.5 m were Ka-27s)."""
+    read to the 2 m that segmented fuselages reach, it makes the two about as likely, and as
+    their roles differ both are reported (trusted to 3 m, three of 14 Ka-52s at 0.5 m were
+    named Ka-27s, utility helicopters). Measured true, the Ka-52 is named."""
     r = identify(Measurement(14.9, 15.7, 0.0, 0.82, True, pixel_m=0.5), "helicopter")
+    assert (r.type, r.level, r.role) == ("Ka-27 or Ka-50/52", "either", None), r
+    assert "their roles differ" in r.evidence
+    r = identify(Measurement(13.5, 14.5, 0.0, 0.82, True, pixel_m=0.5), "helicopter")
     assert (r.type, r.role) == ("Ka-52", "attack helicopter"), r
+
+
+def test_a_mi8_that_fits_the_attack_helicopters_about_as_well_is_named_neither():
+    """A Mi-8 at 1 m per pixel whose box was 17.2 m across (its rotor is 21.3 m), its fuselage
+    grown with blade stubs, and on the day before 20.1 x 19.7 m: over both days the Mi-24 and
+    Mi-28 (look-alikes, attack helicopters) fit under twice as well as the Mi-8 (a utility
+    helicopter). Naming the pair was a role error: the answer is unknown, with all three."""
+    today = Measurement(22.7, 18.3, 0.0, 1.25, True, pixel_m=1.0)
+    before = Measurement(20.1, 19.7, 0.0, 1.29, True, pixel_m=1.0)
+    r = identify(today, "helicopter", None, [before])
+    assert (r.type, r.role) == ("unknown", None), r
+    assert all(name in r.evidence for name in ("Mi-8", "Mi-24", "Mi-28")), r.evidence
+    assert identify(Measurement(17.5, 17.3, 0.0, 1.25, True, pixel_m=1.0),
+                    "helicopter").type == "Mi-24/35 or Mi-28"
 
 
 def test_types_closer_than_the_measurement_resolves_are_reported_as_their_family():
