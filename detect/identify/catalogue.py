@@ -59,7 +59,7 @@ def get_type(name: str) -> AircraftType:
 @cache
 def types_named(label: str | None) -> tuple[AircraftType, ...]:
     """The catalogue types a reported label stands for: a type (a name that is both is the
-    type), a family's members, or those of either of two look-alikes ("Mi-24/35 or Mi-28");
+    type), a family's members, or those of either of two ("Mi-24/35 or Mi-28");
     none for `unknown` or None."""
     cat = load_catalogue()
     return tuple(t for name in (label or "").split(" or ")
