@@ -148,10 +148,7 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None,
                               None, None)
     family = fit[best.family] / total
     ref = _ref(best, m)
-    rival = next((t for t in ranked if t.family != best.family and d[t.name] <= MAX_DISTANCE
-                  and _lookalikes(best, t, m)), None)
-    tied = None if rival else _other_role(ranked, d, fit, {best.family})
-    rival = rival or tied
+    rival, tied = _beside(best, ranked, d, fit, m)
     third = rival and _other_role(ranked, d, fit, {best.family, rival.family})
     if third or family + (0.0 if rival is None else fit[rival.family] / total) < NAMED_AT:
         shown = _family_leaders(ranked)[:3]
@@ -177,6 +174,19 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None,
                               best.family)
     return Identification(best.name, "type", round(post[best.name], 3), alternatives,
                           f"{measured}; {ref}", best.role, best.family)
+
+
+def _beside(best: AircraftType, ranked: list[AircraftType], d: dict[str, float],
+            fit: dict[str, float], m: Measurement) -> tuple[AircraftType | None, bool]:
+    """The type whose family is reported beside the likeliest's, if any: a look-alike (see
+    `_lookalikes`), else one of another role about as likely (see `_other_role`); and
+    whether it is the latter."""
+    lookalike = next((t for t in ranked if t.family != best.family and d[t.name] <= MAX_DISTANCE
+                      and _lookalikes(best, t, m)), None)
+    if lookalike is not None:
+        return lookalike, False
+    tied = _other_role(ranked, d, fit, {best.family})
+    return tied, tied is not None
 
 
 def _other_role(ranked: list[AircraftType], d: dict[str, float], fit: dict[str, float],
