@@ -146,6 +146,17 @@ def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
     assert identify(m, "aircraft").type == "An-24/26"
 
 
+def test_a_silhouette_grown_into_its_shadow_does_not_name_another_role():
+    """Under a low sun (azimuth 230 deg, elevation 35) at 1 m per pixel, shadow rims grew an
+    An-12's silhouette to 38.0 and 40.8 m long (its length is 33.1; an Il-20's, 35.8) and a
+    Su-34's to 24.7 x 18.3 m (a Su-24 is 22.7 x 17.6). The box, here exact, is shorter:
+    a silhouette running more than 10% past it counts half its excess as one sigma, and
+    each is named beside its rival (either), not as the rival, of another role."""
+    for name, heading in (("An-12", 45), ("An-12", 225), ("Su-34", 135)):
+        _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8, sun=(230, 35))
+        assert name in identify(m, "aircraft").type.split(" or "), (name, heading, m)
+
+
 def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     """At 1 m per pixel, on concrete of its own grey, an An-12's outer wings break into
     pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (its is
@@ -316,12 +327,15 @@ def test_the_wing_sweep_tells_types_of_one_size_apart():
     assert identify(_m(46.4, 50.3, 35, sigma=0.6), "aircraft").type == "Tu-95"
 
 
-def _row(length: float, span: float, sigma: float = 1.0) -> dict:
-    """An object row of the daily run measured `length` x `span` m to `sigma` m (at `sigma`
-    m per pixel, no sweep read), identified on its own."""
-    own = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": None,
-           "sweep_sigma_deg": 5.0, "length_seen": True}
-    r = identify(Measurement(length, span, 0.0, sigma, True, None, 5.0, True, sigma), "aircraft")
+def _row(length: float, span: float, sigma: float = 1.0, sweep: float | None = None,
+         pixel: float | None = None) -> dict:
+    """An object row of the daily run measured `length` x `span` m to `sigma` m, with a
+    `sweep` read to 4.3 deg or none, at `pixel` m per pixel (else `sigma`), identified on its
+    own."""
+    own = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": sweep,
+           "sweep_sigma_deg": 4.3, "length_seen": True}
+    r = identify(Measurement(length, span, 0.0, sigma, True, sweep, 4.3, True, pixel or sigma),
+                 "aircraft")
     own |= {"type": r.type, "type_level": r.level, "type_confidence": r.confidence,
             "type_alternatives": r.alternatives, "type_evidence": r.evidence, "role": r.role}
     return {"class": "aircraft", "status": "detected", "type": r.type, "props": own}
@@ -359,6 +373,20 @@ def test_a_poorer_look_of_an_aircraft_that_stayed_is_identified_over_its_earlier
                              "Il-76 they name still fits it"), evidence
     assert now["props"]["measured_identity"]["type"] == "Il-62"
     assert len(now["props"]["sightings"]) == 3
+
+
+def test_a_straight_winged_aircraft_where_a_swept_one_stood_is_not_named_as_that_one():
+    """At 1 m per pixel a Tu-154 (47.9 x 37.6 m, 35 deg) read 48.3 x 38.9 and 48.9 x 39.1 m
+    on two days; on the next an Il-20 (35.9 x 37.4 m, straight wings) stood on its stand,
+    read 40.3 x 37.1 m to 3.1 m (grown into its shadow) with a sweep of 0 deg: beyond two
+    sigmas of the earlier looks, and 3.4 sigmas from the Tu-154 they name. It is another
+    aircraft, identified on its own, never an airliner."""
+    tu154 = follow(_row(48.3, 38.9, 2.5, 35.5, 1.0), _row(48.9, 39.1, 2.5, 32.9, 1.0), True,
+                   1.0)
+    assert tu154["type"] == "Tu-154"
+    now = follow(tu154, _row(40.3, 37.1, 3.1, 0.0, 1.0), True, 1.0)
+    assert "sightings" not in now["props"], now
+    assert now["type"] == "Il-18/20/38", now
 
 
 def test_a_look_alike_that_replaced_an_aircraft_overnight_is_identified_on_its_own():

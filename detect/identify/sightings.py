@@ -21,11 +21,12 @@ from dataclasses import replace
 from itertools import takewhile
 
 from detect.identify.catalogue import types_named
-from detect.identify.match import IDENTITY, MAX_DISTANCE, distance, identify, sweep_distance
+from detect.identify.match import IDENTITY, distance, identify, sweep_distance
 from detect.identify.measure import Measurement
 
 MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
 AGREE_SIGMAS = 2.0  # two sightings of one object: length and span within this many sigmas
+STILL_FITS = 3.0  # sigmas within which the type earlier sightings name still fits today's look
 _FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
             "length_seen")
 
@@ -70,12 +71,13 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
 def _still_named(today: Measurement, earlier: list[Measurement], klass: str,
                  allowed: list[str] | None) -> str | None:
     """What the earlier sightings name together (a type, a family, or either of two), where a
-    type of it fits today's look within `MAX_DISTANCE`; else None. On the synthetic series at
+    type of it fits today's look within `STILL_FITS`; else None. On the synthetic series at
     1 m, an Il-76 under a 37 deg sun was read across (49.7 x 44.8 m, an Il-62), 2.3 sigmas
-    from the Il-76 that its two earlier looks named. Another aircraft mostly lies further: a
-    Su-34 where a Su-24 stood, 4.1 sigmas at 0.5 m."""
+    from the Il-76 that its two earlier looks named. Another aircraft lies further: a Su-34
+    where a Su-24 stood, 4.1 sigmas at 0.5 m; an Il-20 where a Tu-154 stood, read 40.3 x 37.1
+    m to 3.1 m with straight wings, 3.4 sigmas at 1 m."""
     named = identify(earlier[0], klass, allowed, earlier[1:]).type
-    fits = any(distance(today, t) <= MAX_DISTANCE for t in types_named(named))
+    fits = any(distance(today, t) <= STILL_FITS for t in types_named(named))
     return named if fits else None
 
 
