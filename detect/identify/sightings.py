@@ -25,7 +25,7 @@ from detect.identify.match import IDENTITY, distance, identify, sweep_distance
 from detect.identify.measure import Measurement
 
 MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
-AGREE_SIGMAS = 2.0  # two sightings of one object: length and span within this many sigmas
+AGREE_SIGMAS = 2.0  # two sightings of one object: length, span and sweep within this many sigmas
 STILL_FITS = 3.0  # sigmas within which the type earlier sightings name still fits today's look
 _FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
             "length_seen")
@@ -47,10 +47,14 @@ def measurement(s: dict, pixel_m: float) -> Measurement:
 
 def agree(a: Measurement, b: Measurement) -> bool:
     """Whether two measurements may be one object: span (and length, where both saw the
-    fuselage) within AGREE_SIGMAS of their combined uncertainty."""
+    fuselage) within AGREE_SIGMAS of their combined uncertainty, and so is the wing sweep
+    where both read it (a Su-24, 16 deg, where a Su-34 of about its size stood, 42)."""
     tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
     length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
-    return length and abs(a.span_m - b.span_m) <= tol
+    sweep = a.sweep_deg is None or b.sweep_deg is None or sweep_distance(
+        a.sweep_deg, b.sweep_deg, math.hypot(a.sweep_sigma_deg, b.sweep_sigma_deg)
+    ) <= AGREE_SIGMAS
+    return length and sweep and abs(a.span_m - b.span_m) <= tol
 
 
 def separation(a: Measurement, b: Measurement, share: float) -> float:
