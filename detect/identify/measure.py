@@ -329,9 +329,9 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     The silhouette tells which side of the box is the fuselage, where the nose is and the wing
     sweep (where it is whole), and the extents with the box (see `extents`), the box first cut
     to all that differs from the apron (see `_trimmed`); their disagreement widens the
-    uncertainty. A dark shape (`Silhouette.dark`) gives the extents
-    alone: around it the detector's box runs as long as the blurred rim. A helicopter lies
-    along a side of its box (see `_helicopter_heading`)."""
+    uncertainty. A dark shape (`Silhouette.dark`) gives the extents alone: around it the
+    detector's box runs as long as the blurred rim. A helicopter lies along a side of its box
+    (see `_helicopter_heading`)."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
     c = chip(image, crs, transform, centre, axis_deg, size)

@@ -51,10 +51,16 @@ def agree(a: Measurement, b: Measurement) -> bool:
     where both read it (a Su-24, 16 deg, where a Su-34 of about its size stood, 42)."""
     tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
     length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
-    sweep = a.sweep_deg is None or b.sweep_deg is None or sweep_distance(
-        a.sweep_deg, b.sweep_deg, math.hypot(a.sweep_sigma_deg, b.sweep_sigma_deg)
-    ) <= AGREE_SIGMAS
-    return length and sweep and abs(a.span_m - b.span_m) <= tol
+    return length and _sweeps_apart(a, b) <= AGREE_SIGMAS and abs(a.span_m - b.span_m) <= tol
+
+
+def _sweeps_apart(a: Measurement, b: Measurement) -> float:
+    """How many sigmas of both looks two measured wing sweeps lie apart (see
+    `match.sweep_distance`); none where either look read no sweep."""
+    if a.sweep_deg is None or b.sweep_deg is None:
+        return 0.0
+    return sweep_distance(a.sweep_deg, b.sweep_deg, math.hypot(a.sweep_sigma_deg,
+                                                                b.sweep_sigma_deg))
 
 
 def separation(a: Measurement, b: Measurement, share: float) -> float:
@@ -67,9 +73,7 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
         return abs(x - y) / sigma if abs(x - y) > share * max(x, y) else 0.0
 
     length = z(a.length_m, b.length_m) if a.length_seen and b.length_seen else 0.0
-    sweep = 0.0 if a.sweep_deg is None or b.sweep_deg is None else sweep_distance(
-        a.sweep_deg, b.sweep_deg, math.hypot(a.sweep_sigma_deg, b.sweep_sigma_deg))
-    return math.hypot(length, z(a.span_m, b.span_m), sweep)
+    return math.hypot(length, z(a.span_m, b.span_m), _sweeps_apart(a, b))
 
 
 def _still_named(today: Measurement, earlier: list[Measurement], klass: str,
