@@ -169,6 +169,19 @@ def test_a_fighter_in_a_box_too_wide_is_measured_to_what_differs_from_the_apron(
         assert identify(m, "aircraft").type == "Flanker", (name, m)
 
 
+def test_a_fighter_is_measured_to_its_paint_not_to_its_shadows_rim():
+    """At 1 m per pixel under a sun ahead of it (azimuth 170 deg, elevation 41), a Su-35's
+    silhouette ran 2.2 m past its tail into the blurred rim of its fins' shadow, as dim as
+    its grey body, and in a box 20% too wide it read 24.3 x 17.0 m swept 52 deg, a Su-24 (the
+    bench's last role error). A pixel is the object's where half of it or more is the paint's
+    colour, and the rim, darker without it, is not: it reads its own size to a pixel."""
+    for heading, sun in ((178.0, (170, 41)), (270.0, (150, 50))):
+        shape, m = measure_rendered("Su-35", heading, 1.05, 1.2, gsd=1.0, blur_px=0.8, sun=sun)
+        assert abs(m.length_m - shape.length) <= 1.0, m
+        assert abs(m.span_m - shape.span) <= 1.0, m
+        assert "Flanker" in identify(m, "aircraft").type.split(" or "), m
+
+
 def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
     """At 1 m per pixel, on concrete of its own grey, an An-12's outer wings break into
     pieces whose forward-most pixels read a 34 deg sweep (its is 6), and an Il-76's 35 (its is
