@@ -187,7 +187,7 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
 def _joined(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     """The components of `mask` that hold a pixel of `seed`."""
     _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    return np.isin(labels, np.unique(labels[seed & mask])) & mask
+    return np.isin(labels, np.unique(labels[seed & mask]))
 
 
 def _paint(chroma: np.ndarray, ratio: np.ndarray, body: np.ndarray, ring: np.ndarray
@@ -198,8 +198,8 @@ def _paint(chroma: np.ndarray, ratio: np.ndarray, body: np.ndarray, ring: np.nda
     their blurred mix have none. The body's brightness turns that share of light into one of
     area."""
     tint = np.median(chroma[body], axis=0)
-    noise = math.hypot(*(robust_sigma(chroma[ring][:, k], CHROMA_FLOOR)
-                         for k in range(chroma.shape[-1])))
+    apron = chroma[ring]
+    noise = math.hypot(*(robust_sigma(apron[:, k], CHROMA_FLOOR) for k in range(apron.shape[1])))
     if np.linalg.norm(tint) < PAINT_APART * noise:
         return None
     light = chroma @ tint / float(tint @ tint)
@@ -464,11 +464,11 @@ def _extent_of(silhouette: float, box: float) -> float:
     """One extent from a silhouette not grown beyond the box (see `extents`). The detector's
     boxes run short (7% on fighters, more on the span of large transports), so a longer
     silhouette is taken, up to BOX_SHORT past the box (see `GROWN_SIGMA`). A shorter one has
-    lost parts (a shaded wing taken for shadow): within 15% the two are averaged, else the
-    box is taken."""
+    lost parts (a shaded wing taken for shadow): from TRIM_TO of it the two are averaged, else
+    the box is taken."""
     if silhouette >= box:
         return min(silhouette, (1 + BOX_SHORT) * box)
-    if silhouette >= 0.85 * box:
+    if silhouette >= TRIM_TO * box:
         return (silhouette + box) / 2
     return box
 
