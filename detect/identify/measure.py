@@ -46,7 +46,8 @@ CHROMA_FLOOR = 1e-3  # the least chroma noise taken: rounding to 8-bit DN alone 
 # synthetic series 1.9e-3 (a render's neutral noise has none)
 SYMMETRY_MARGIN = 0.1  # all that differs from the apron gives the axis alone where this much more
 # of it mirrors onto itself than of the silhouette. Re-measured, the synthetic series' axes
-# then went wrong 17 -> 10 times in 805 aircraft (seeds 11-13), 15 -> 5 in 432 (200-201)
+# then went wrong 17 -> 10 times in 805 aircraft (seeds 11-13), 15 -> 5 in 432 (200-201);
+# with no margin, three An-124s more went wrong, and one An-26 less
 BLADES_PX = 5  # chip pixels (1.25 m): wider than a rotor blade (0.5 m chord)
 MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
 
