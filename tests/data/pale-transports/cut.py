@@ -34,9 +34,9 @@ def _cut(src: Path, dst: Path, x: float, y: float) -> None:
         row, col = ds.index(x - HALF_M, y + HALF_M)
         n = int(2 * HALF_M / ds.res[0])
         win = Window(col, row, n, n)
-        profile = ds.profile | {"width": n, "height": n, "transform": ds.window_transform(win),
-                                "tiled": False, "compress": "deflate"}
-        profile.pop("blockxsize", None), profile.pop("blockysize", None)
+        untiled = {k: v for k, v in ds.profile.items() if k not in ("blockxsize", "blockysize")}
+        profile = untiled | {"width": n, "height": n, "transform": ds.window_transform(win),
+                             "tiled": False, "compress": "deflate"}
         with rasterio.open(dst, "w", **profile) as out:
             out.write(ds.read(window=win))
 
