@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from functools import partial
@@ -20,8 +21,7 @@ from shapely.ops import unary_union
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
-from detect.detector.model import FALLBACK_CONF, load_model, operating_conf
-from detect.detector.slicing import SliceConfig, detect_raster
+from detect.detector.pipeline import detect_objects
 from detect.geo import to_lonlat
 from detect.geotiff import write_cog
 from detect.grid import Grid
@@ -162,14 +162,12 @@ def _reference(site: Site, files: list[Path]):
     return reference_scene(adopted)
 
 
-def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions) -> Objects:
-    model = load_model(str(opts.weights))
+def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
+            progress) -> Objects:
     aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
-        found = detect_raster(ds, model, aoi=aoi, cfg=SliceConfig(conf=opts.conf or FALLBACK_CONF))
-    if opts.conf is None:  # each class at the operating point of the weights' model card
-        conf = operating_conf(opts.weights)
-        found = found[found.confidence >= np.array([conf[k] for k in found.klass])]
+        found = detect_objects(ds, opts.weights, aoi=aoi, conf=opts.conf)
+    progress("identify")
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
     return identify_objects(found, source, ref.grid.pixel_m, site.types)
@@ -227,8 +225,30 @@ def _acquisition(day_sources, acquired, aligned, unseen_fraction) -> dict:
             "unknown_fraction": round(unseen_fraction, 5)}
 
 
+class Stages:
+    """Calls `progress` as each stage starts and keeps the wall seconds each one took."""
+
+    def __init__(self, progress):
+        self.progress, self.seconds = progress, {}
+        self._stage, self._start = None, 0.0
+
+    def __call__(self, stage: str) -> None:
+        self.stop()
+        self.progress(stage)
+        self._stage, self._start = stage, time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        """End the current stage; the seconds per stage so far."""
+        if self._stage is not None:
+            self.seconds[self._stage] = round(time.perf_counter() - self._start, 3)
+            self._stage = None
+        return dict(self.seconds)
+
+
 def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
-    """Process one drop; returns the day's report and its folder."""
+    """Process one drop; returns the day's report and its folder. `progress` is called with
+    each stage's name as it starts (and with messages of failed alert deliveries)."""
+    progress = Stages(progress)
     site = opts.site
     files = drop_files(opts.drop)
     date = resolve_date(opts.drop, files, opts.date)
@@ -251,7 +271,7 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             images.write(tmp, ref.grid)
             images = DayImages.read(tmp)  # downstream sees exactly what is stored
             progress("detect")
-            objects = _detect(images, ref, site, tmp, opts)
+            objects = _detect(images, ref, site, tmp, opts, progress)
             detected = _object_rows(objects, site)
             progress("track")
             prev_date = history.previous_date(date)
@@ -261,8 +281,10 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             acquired = day.acquired.isoformat() if day.acquired else None
             acq = _acquisition(day.sources, acquired, aligned, unseen)
             alerts = _alerts(history, site, date, stored, evts)
+            progress("report")
             report = build_report(site.name, date, prev_date, acq, stored, evts,
-                                  change.summary(), Path(opts.weights).name, alerts)
+                                  change.summary(), Path(opts.weights).name, alerts,
+                                  progress.stop())
             _render(tmp, report, stored, change, ref.grid.crs)
             write_json(tmp / "alerts.json", alerts)
             progress("store")
@@ -286,8 +308,10 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
             _render(*refreshed)
         for after in (d for d in history.dates() if d > date):  # their plots count this day
             render_html(site, history, after, ref)
+        progress("html")
         render_html(site, history, date, ref, folder)
-        deliver_pending(site, history, progress)
+        progress.stop()
+        deliver_pending(site, history, progress.progress)
     return report, folder
 
 
@@ -381,7 +405,8 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
         stored = tracked + carried
         old = history.report(nxt)
         report = build_report(site.name, nxt, before, old["acquisition"], stored, evts,
-                              change.summary(), old["detector"]["weights"])
+                              change.summary(), old["detector"]["weights"],
+                              None, old.get("timings"))
         unchanged = _same_rows(stored, rec.objects)  # then so is every day after it
         rec.objects = stored
         history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,14 @@ def sample_run(sample_base, tmp_path_factory) -> Path:
     for day in DAYS:
         run_day(base, day)
     return base
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `train` need PyTorch and Ultralytics (the `[train]` extra): skipped in the
+    runtime install."""
+    if find_spec("ultralytics") is not None and find_spec("torch") is not None:
+        return
+    skip = pytest.mark.skip(reason="needs the [train] extra: pip install -e '.[train]'")
+    for item in items:
+        if item.get_closest_marker("train"):
+            item.add_marker(skip)

@@ -274,3 +274,16 @@ def test_real_aircraft_that_left_are_departed_not_recovered(airbus, tmp_path):
     assert len(gone) > 50
     assert near_gone("stayed", "recovered") == 0
     assert near_gone("departed") >= 0.6 * len(gone)  # the rest: another aircraft on the stand
+
+
+def test_the_daily_run_loads_neither_pytorch_nor_ultralytics(sample_base, tmp_path):
+    base = _copy_base(sample_base, tmp_path / "base")
+    code = ("import sys\n"
+            "from click.testing import CliRunner\n"
+            "from detect.cli import main\n"
+            "r = CliRunner().invoke(main, ['run', sys.argv[1], '--site', sys.argv[2], '--quiet'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print(sorted({'torch', 'torchvision', 'ultralytics'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(base / "drops" / DAYS[0]),
+                          str(base / "site.yaml")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

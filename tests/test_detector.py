@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -171,21 +172,39 @@ def test_slices_cover_the_region_with_overlap():
     assert all(b - a <= cfg.size - cfg.overlap for a, b in zip(cols, cols[1:], strict=False))
 
 
-def test_shipped_weights_run_through_their_onnx_twin_with_the_same_detections(sample_base,
-                                                                               tmp_path):
-    assert onnx_twin(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS.with_suffix(".onnx")
-    plain = tmp_path / DEFAULT_WEIGHTS.name  # the same weights without a twin: PyTorch
-    shutil.copyfile(DEFAULT_WEIGHTS, plain)
+@pytest.mark.train
+@pytest.mark.parametrize("conf", [0.25, 0.05])
+def test_onnxruntime_decoding_gives_the_pytorch_detections(sample_base, tmp_path, conf):
+    pt = DEFAULT_WEIGHTS.with_suffix(".pt")
+    assert onnx_twin(pt) == DEFAULT_WEIGHTS
+    plain = tmp_path / pt.name  # the same weights without a twin: PyTorch through Ultralytics
+    shutil.copyfile(pt, plain)
     assert onnx_twin(plain) is None
     found = []
     for weights in (DEFAULT_WEIGHTS, plain):
         with rasterio.open(sample_base / "drops" / "2026-11-21" / "tile_1.tif") as ds:
-            found.append(detect_raster(ds, load_model(str(weights))))
+            found.append(detect_raster(ds, load_model(str(weights)), cfg=SliceConfig(conf=conf)))
     onnx, torch = found
     assert len(onnx) == len(torch) >= 5
-    order = [np.argsort(o.corners.mean(axis=1)[:, 0]) for o in found]
+    order = [np.lexsort(o.corners.mean(axis=1).T) for o in found]
     assert np.abs(onnx.corners[order[0]] - torch.corners[order[1]]).max() < 0.1  # map metres
     assert np.abs(onnx.confidence[order[0]] - torch.confidence[order[1]]).max() < 0.01
+    assert (onnx.klass[order[0]] == torch.klass[order[1]]).all()
+
+
+@pytest.mark.skipif(find_spec("ultralytics") is not None,
+                    reason="the runtime install (no [train] extra) is what this checks")
+def test_training_commands_in_the_runtime_install_name_the_extra(sample_base, tmp_path):
+    plain = tmp_path / "w.pt"  # PyTorch weights without an ONNX twin
+    shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".pt"), plain)
+    tile = sample_base / "drops" / "2026-11-21" / "tile_1.tif"
+    for args in (["train", "--base", str(plain)], ["eval", "--data", str(tmp_path),
+                                                   "--weights", str(plain)],
+                 ["aircraft", str(tile), "--weights", str(plain)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "pip install 'detect[train]'" in result.output
+        assert "Traceback" not in result.output and len(result.output.splitlines()) == 1
 
 
 def test_a_stale_onnx_twin_is_never_run(tmp_path):

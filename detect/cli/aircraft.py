@@ -17,14 +17,15 @@ from detect.cli.options import weights_option
 @weights_option
 @click.option("--aoi", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="GeoJSON polygon(s) (WGS84) to restrict the search to.")
-@click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True,
-              help="Minimum detection confidence.")
+@click.option("--conf", type=click.FloatRange(0, 1), default=None,
+              help="Minimum detection confidence for every class (default: each class at the "
+                   "operating confidence of the weights' model card, as `detect run` uses).")
 @click.option("--gsd", type=click.FloatRange(0.01, 100), default=None,
               help="Metres per pixel (required for images without georeferencing).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the GeoJSON here instead of stdout.")
 @clean_errors
-def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float, gsd: float | None,
+def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, gsd: float | None,
              output: Path | None) -> None:
     """Find aircraft, helicopters and vehicles on IMAGE and write them as GeoJSON.
 

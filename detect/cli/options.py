@@ -43,5 +43,7 @@ def weights_option(fn):
     from detect.detector.model import DEFAULT_WEIGHTS
 
     return click.option("--weights", type=click.Path(dir_okay=False, path_type=Path),
-                        default=DEFAULT_WEIGHTS, show_default="weights/detect-obb.pt",
-                        help="Ultralytics OBB weights (.pt).")(fn)
+                        default=DEFAULT_WEIGHTS, show_default="weights/detect-obb.onnx",
+                        help="OBB weights: an ONNX export, or Ultralytics .pt weights (these "
+                             "need the [train] extra unless their ONNX twin lies beside them)."
+                        )(fn)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
-from detect.detector.model import load_model
+from detect.detector.model import load_model, operating_conf
 from detect.detector.slicing import RasterError, Reader, SliceConfig, detect_raster, native_gsd
 from detect.geo import WGS84, reproject_geometry
 from detect.identify.pipeline import DatasetImage, identify_objects
@@ -29,10 +30,22 @@ def load_aoi(path: Path, ds):
     return reproject_geometry(geom, WGS84, ds.crs)
 
 
-def find_objects(ds, weights: Path, *, aoi=None, conf: float = 0.25, gsd: float | None = None,
-                 types: list[str] | None = None, progress: bool = False) -> Objects:
+def detect_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
+                   gsd: float | None = None, progress: bool = False) -> Objects:
+    """Detect objects on an open dataset: every class at `conf`, or by default each class at
+    the operating confidence of the weights' model card."""
+    by_class = operating_conf(weights) if conf is None else None
+    floor = min(by_class.values()) if by_class else conf
+    found = detect_raster(ds, load_model(str(weights)), gsd=gsd, aoi=aoi,
+                          cfg=SliceConfig(conf=floor), progress=progress)
+    if by_class:
+        found = found[found.confidence >= np.array([by_class[k] for k in found.klass])]
+    return found
+
+
+def find_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
+                 gsd: float | None = None, types: list[str] | None = None,
+                 progress: bool = False) -> Objects:
     """Detect objects on an open dataset with the given weights, and identify them."""
-    model = load_model(str(weights))
-    found = detect_raster(ds, model, gsd=gsd, aoi=aoi, cfg=SliceConfig(conf=conf),
-                          progress=progress)
+    found = detect_objects(ds, weights, aoi=aoi, conf=conf, gsd=gsd, progress=progress)
     return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), types)

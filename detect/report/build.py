@@ -49,7 +49,9 @@ def _event_row(e: dict) -> dict:
 
 def build_report(site: str, date: str, previous: str | None, acquisition: dict,
                  objects: list[dict], events: list[dict], changes: dict, weights: str,
-                 alerts: list[dict] | None = None) -> dict:
+                 alerts: list[dict] | None = None, timings: dict | None = None) -> dict:
+    """The day's report.json. `timings`: wall seconds per stage of the run that made it, up to
+    writing the report (the history's commit and the HTML page come after)."""
     c = counts(objects)
     rows = [_event_row(e) for e in events]
     return {
@@ -65,5 +67,6 @@ def build_report(site: str, date: str, previous: str | None, acquisition: dict,
         "changes": changes,
         "alerts": alerts or [],
         "detector": {"weights": weights},
+        "timings": timings or {},
         "tool_version": __version__,
     }

@@ -1,0 +1,150 @@
+"""Real overhead crops of typed aircraft (../shared/data/ru-aircraft-crops) as identification
+trials at a known pixel size, shared by the test and the bench.
+
+The crops carry no ground sample distance. Each is given the one that makes the detector's box
+around its aircraft as long as its type's catalogue figures (the larger of length and span, the
+box's long side), times a seeded random factor in [0.85, 1.15], so that size alone cannot
+decide; it is then resampled to the trial's metres per pixel, set on a margin of its own border
+colour, written as a georeferenced GeoTIFF and run through detection and identification.
+
+Within each type, in file order, the first, third, fifth ... crop is the part identification
+may be tuned on (`tune`), the others are only reported (`report`).
+"""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+from detect.detector.model import DEFAULT_WEIGHTS
+from detect.detector.pipeline import detect_objects, find_objects
+from detect.identify.catalogue import get_type, load_catalogue
+from tests.rasters import ORIGIN, write_tif
+
+CROPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ru-aircraft-crops"
+# the crops' labels -> the catalogue's types any of which is the right answer
+TRUTH = {"Su-27_or_Su-35": ("Su-27", "Su-35"), "Su-30_or_Su-34": ("Su-30SM", "Su-34"),
+         "Tu-22M": ("Tu-22M3",)}
+GSDS = (0.3, 0.5, 0.7)
+SCALE_ERROR = 0.15  # the random factor on a crop's pixel size lies within 1 -+ this
+MARGIN_M = 40.0  # ground metres of border colour set around a resampled crop
+
+
+@dataclass(frozen=True)
+class Crop:
+    path: Path
+    label: str
+    part: str  # "tune" or "report"
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return TRUTH.get(self.label, (self.label,))
+
+    def right(self, answer: str) -> bool:
+        """Whether an answer names one of the crop's types or their family (either of "A or
+        B" counts)."""
+        names = {n for t in self.types for n in (t, get_type(t).family)}
+        return bool(names & set(answer.split(" or ")))
+
+    def role(self) -> str:
+        return get_type(self.types[0]).role
+
+
+def read_crops(root: Path = CROPS) -> list[Crop]:
+    with open(root / "labels.csv") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: (r["type"], r["file"]))
+    out, seen = [], {}
+    for r in rows:
+        k = seen[r["type"]] = seen.get(r["type"], -1) + 1
+        out.append(Crop(root / r["file"], r["type"], "tune" if k % 2 == 0 else "report"))
+    return out
+
+
+@dataclass
+class Trial:
+    crop: Crop
+    gsd: float
+    factor: float
+    found: bool
+    answer: str
+    confidence: float
+    alternatives: list[str]
+    length_m: float | None
+    span_m: float | None
+
+
+def _extent_m(crop: Crop) -> float:
+    types = load_catalogue()
+    return float(np.mean([max(types[t].length_m, types[t].span_m) for t in crop.types]))
+
+
+def _central(objects, centre: np.ndarray) -> int | None:
+    """The aircraft nearest the image's centre (index into `objects`), if any."""
+    planes = np.flatnonzero(objects.klass == "aircraft")
+    if not len(planes):
+        return None
+    d = np.linalg.norm(objects.corners[planes].mean(axis=1) - centre, axis=1)
+    return int(planes[np.argmin(d)])
+
+
+def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
+    return write_tif(path, rgb.transpose(2, 0, 1), transform=from_origin(*ORIGIN, gsd, gsd))
+
+
+def box_px(crop: Crop, folder: Path) -> float | None:
+    """The long side, in the crop's pixels, of the detector's box around its aircraft."""
+    rgb = cv2.imread(str(crop.path))[..., ::-1]
+    guess = _extent_m(crop) / (0.8 * max(rgb.shape[:2]))  # the aircraft fills most of it
+    path = _geotiff(folder / "probe.tif", rgb, guess)
+    with rasterio.open(path) as ds:
+        found = detect_objects(ds, DEFAULT_WEIGHTS, conf=0.05)
+        centre = np.array(ds.transform * (ds.width / 2, ds.height / 2))
+    i = _central(found, centre)
+    return None if i is None else float(found.length_m[i]) / guess
+
+
+def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -> Trial:
+    """Identify the crop's aircraft at `gsd` metres per pixel (its scale off by a seeded
+    factor)."""
+    rng = np.random.default_rng([seed, zlib.crc32(crop.path.name.encode()), round(gsd * 10)])
+    factor = float(rng.uniform(1 - SCALE_ERROR, 1 + SCALE_ERROR))
+    crop_gsd = _extent_m(crop) / long_px * factor
+    rgb = cv2.imread(str(crop.path))[..., ::-1]
+    k = crop_gsd / gsd
+    size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    pad = round(MARGIN_M / gsd)
+    canvas = np.empty((size[1] + 2 * pad, size[0] + 2 * pad, 3), np.uint8)
+    canvas[:] = np.median(border, axis=0).astype(np.uint8)
+    canvas[pad:pad + size[1], pad:pad + size[0]] = small
+    path = _geotiff(folder / f"trial_{gsd}.tif", canvas, gsd)
+    with rasterio.open(path) as ds:
+        found = find_objects(ds, DEFAULT_WEIGHTS)
+        centre = np.array(ds.transform * (ds.width / 2, ds.height / 2))
+    i = _central(found, centre)
+    if i is None:
+        return Trial(crop, gsd, factor, False, "not found", 0.0, [], None, None)
+    rec = found.records()[i]
+    alts = [a["type"] for a in rec.get("type_alternatives") or []]
+    return Trial(crop, gsd, factor, True, rec["type"], float(rec["type_confidence"]), alts,
+                 rec["length_m"], rec.get("span_m"))
+
+
+def run_trials(crops: list[Crop], folder: Path, gsds=GSDS) -> list[Trial]:
+    """Every crop at every pixel size; a crop whose aircraft the detector never finds is a
+    trial lost at every size."""
+    out = []
+    for crop in crops:
+        long_px = box_px(crop, folder)
+        for gsd in gsds:
+            out.append(trial(crop, gsd, long_px, folder) if long_px else
+                       Trial(crop, gsd, 1.0, False, "not found", 0.0, [], None, None))
+    return out
