@@ -198,8 +198,8 @@ def test_training_commands_in_the_runtime_install_name_the_extra(sample_base, tm
     plain = tmp_path / "w.pt"  # PyTorch weights without an ONNX twin
     shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".pt"), plain)
     tile = sample_base / "drops" / "2026-11-21" / "tile_1.tif"
-    for args in (["train", "--base", str(plain)], ["eval", "--data", str(tmp_path),
-                                                   "--weights", str(plain)],
+    for args in (["train", "--base", str(plain), "--data", str(tmp_path)],
+                 ["eval", "--data", str(tmp_path), "--weights", str(plain)],
                  ["aircraft", str(tile), "--weights", str(plain)]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1, result.output
