@@ -105,7 +105,7 @@ def box_px(crop: Crop, folder: Path) -> float | None:
     path = _geotiff(folder / "probe.tif", rgb, guess)
     with rasterio.open(path) as ds:
         found = detect_objects(ds, DEFAULT_WEIGHTS, conf=0.05)
-        centre = np.array(ds.transform * (ds.width / 2, ds.height / 2))
+        centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
     i = _central(found, centre)
     return None if i is None else float(found.length_m[i]) / guess
 
@@ -128,7 +128,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
     path = _geotiff(folder / f"trial_{gsd}.tif", canvas, gsd)
     with rasterio.open(path) as ds:
         found = find_objects(ds, DEFAULT_WEIGHTS)
-        centre = np.array(ds.transform * (ds.width / 2, ds.height / 2))
+        centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
     i = _central(found, centre)
     if i is None:
         return Trial(crop, gsd, factor, False, "not found", 0.0, [], None, None)
