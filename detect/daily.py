@@ -170,12 +170,12 @@ def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
     progress("identify")
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
-    return identify_objects(found, source, ref.grid.pixel_m, site.types)
+    return identify_objects(found, source, ref.grid.pixel_m, site.prior)
 
 
 def _follower(site: Site, pixel_m: float):
     """How a stayed object is identified over its sightings (see `detect.identify.sightings`)."""
-    return partial(follow, pixel_m=pixel_m, allowed=site.types)
+    return partial(follow, pixel_m=pixel_m, prior=site.prior)
 
 
 def _track(history: History, date: str, prev_date: str | None, detected: list[dict],

@@ -5,7 +5,10 @@
     gsd: 0.5                   # metres per pixel of the base grid
     reference: reference.tif   # the reference image (relative to site.yaml), or `first`
     zones: zones.geojson       # named polygons (WGS84), property `name`
-    types: [An-124, Il-76]     # optional: candidate types (or families) for identification
+    types: [An-124, Il-76]     # optional: the types (or families) expected: a prior, the others
+                               # are named only where they fit ten times better
+    field: military            # optional: military, civil or joint (default): a prior against
+                               # the civil types at a military field and the other way round
     rules: [...]               # optional: alert rules (see detect.alerts)
     notify: [json://host/path] # optional: Apprise URLs that fired alerts are sent to
 """
@@ -24,6 +27,7 @@ from shapely.geometry import Point, shape
 from detect.alerts import RuleError, parse_rules
 from detect.geo import WGS84, reproject_geometry
 from detect.identify.catalogue import load_catalogue
+from detect.identify.match import FIELDS, Prior, site_prior
 
 
 class SiteError(Exception):
@@ -48,6 +52,12 @@ class Site:
     rules: list = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
+    airfield: str | None = None  # `field:` military, civil or joint
+
+    @property
+    def prior(self) -> Prior | None:
+        """The prior `types:` and `field:` put on identification (see `site_prior`)."""
+        return site_prior(self.types, self.airfield)
 
     @property
     def folder(self) -> Path:
@@ -104,6 +114,9 @@ def load_site(path: str | Path) -> Site:
         bad = [t for t in types if t not in known]
         if bad:
             _fail(path, f"field `types`: not in the catalogue: {', '.join(map(str, bad))}")
+    airfield = raw.get("field")
+    if airfield is not None and airfield not in FIELDS:
+        _fail(path, f"field `field`: must be one of {', '.join(FIELDS)}, got {airfield!r}")
     try:
         rules = parse_rules(raw.get("rules"), {z.name for z in zones})
     except RuleError as exc:
@@ -112,7 +125,7 @@ def load_site(path: str | Path) -> Site:
     if not isinstance(notify, list) or not all(isinstance(u, str) for u in notify):
         _fail(path, "field `notify`: must be a list of Apprise URLs")
     return Site(path, str(raw["name"]), crs, float(gsd), reference, zones, types, rules,
-                notify, raw)
+                notify, raw, airfield)
 
 
 def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:

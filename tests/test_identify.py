@@ -10,7 +10,7 @@ import pytest
 import rasterio
 
 from detect.identify.catalogue import load_catalogue
-from detect.identify.match import identify
+from detect.identify.match import identify, site_prior
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
 from detect.identify.sightings import follow
 from detect.objects import Objects
@@ -18,6 +18,7 @@ from detect.synth.shapes import shape_for
 from tests.rasters import measure_rendered
 
 PALE = Path(__file__).parent / "data" / "pale-transports"
+MILITARY = site_prior(field="military")  # the renderer's bases are military fields
 
 
 def test_catalogue_has_sourced_rows_and_the_reference_figures():
@@ -68,17 +69,36 @@ def test_figures_that_fit_several_types_about_as_well_are_unknown_with_the_candi
     r = identify(_m(62.8, 65.3, sigma=11.9), "aircraft")
     assert r.type == "unknown" and r.role is None
     assert "fits several types" in r.evidence
-    for name in ("A330", "B747", "An-124"):
+    for name in ("A330", "A350-900"):
         assert name in r.evidence and name in {a["type"] for a in r.alternatives}
+    assert "An-124" in r.evidence
     assert identify(_m(69.1, 73.3, sigma=1.0), "aircraft").type == "An-124"
 
 
-def test_site_type_restriction_is_honoured():
-    free = identify(_m(22.7, 17.6), "aircraft")
-    assert free.type == "Su-24"
-    only = identify(_m(22.7, 17.6), "aircraft", allowed=["Su-34", "An-124"])
-    assert only.type in ("Su-34", "unknown")
-    assert identify(_m(17.0, 21.3), "helicopter", allowed=["Mi-8"]).type == "Mi-8"
+def test_the_sites_types_and_field_weigh_the_call_without_forbidding_one():
+    """A B737-900ER and a Tu-22M3 are the same size (42.1 x 35.8 and 42.5 x 34.3 m): a
+    military field names the bomber, a civil one the airliner, a joint one both. A Su-24
+    measured to its own figures is a Su-24 whatever the site expects."""
+    tie = _m(42.3, 35.0, sigma=1.0)
+    assert set(identify(tie, "aircraft").type.split(" or ")) == {"B737-900ER", "Tu-22M"}
+    assert identify(tie, "aircraft", site_prior(field="military")).type == "Tu-22M3"
+    assert identify(tie, "aircraft", site_prior(field="civil")).type == "B737-900ER"
+    assert identify(tie, "aircraft", site_prior(field="joint")).level == "either"
+    for prior in (site_prior(["Su-34", "An-124"]), site_prior(field="civil")):
+        assert identify(_m(22.7, 17.6), "aircraft", prior).type == "Su-24"
+    only = identify(_m(23.0, 16.0, sigma=1.0), "aircraft", site_prior(["Su-34"]))
+    assert only.type == "Su-34", only
+    assert identify(_m(17.0, 21.3), "helicopter", site_prior(["Mi-8"])).type == "Mi-8"
+
+
+def test_common_airliners_at_an_airport_are_in_the_catalogue():
+    cat = load_catalogue()
+    for name in ("A319", "A320", "A321", "B737-700", "B737-800", "B737-900ER", "B757-200",
+                 "B767-300ER", "B787-9", "A330", "A350-900", "B777", "E190", "CRJ900",
+                 "ATR 72", "Dash 8-400", "G650"):
+        assert cat[name].role in ("airliner", "business jet"), name
+    las_vegas = identify(_m(33.6, 35.8, sigma=0.5), "aircraft", site_prior(field="civil"))
+    assert "B737-700" in las_vegas.type.split(" or ")
 
 
 def test_evidence_reads_like_an_analyst():
@@ -105,7 +125,7 @@ def test_a_fighter_is_measured_full_size_where_the_detectors_box_runs_short():
     shape, m = measure_rendered("Su-34", 270.0, 0.93, 0.95)
     assert abs(m.length_m - shape.length) <= 0.7, m
     assert abs(m.span_m - shape.span) <= 0.5, m
-    assert identify(m, "aircraft").type == "Su-34"
+    assert identify(m, "aircraft", MILITARY).type == "Su-34"
 
 
 def test_a_blurred_fighter_is_measured_close_to_its_size():
@@ -126,7 +146,7 @@ def test_a_blurred_fighter_keeps_its_role():
     for name, role in (("Su-34", "fighter"), ("Su-24", "attack")):
         for h in (0, 70, 135, 250):
             _, m = measure_rendered(name, h, 1.0, 1.0, gsd=1.0, blur_px=0.8)
-            assert identify(m, "aircraft").role == role, (name, h, m)
+            assert identify(m, "aircraft", MILITARY).role == role, (name, h, m)
 
 
 def test_a_dark_fighter_merged_with_its_shadow_at_1_m_is_measured_from_the_dark_shape():
@@ -137,7 +157,7 @@ def test_a_dark_fighter_merged_with_its_shadow_at_1_m_is_measured_from_the_dark_
     for h in (0, 135):
         shape, m = measure_rendered("Su-25", h, 1.2, 1.1, gsd=1.0, blur_px=0.8)
         assert abs(m.length_m - shape.length) <= 1.0 and abs(m.span_m - shape.span) <= 1.0, m
-        assert identify(m, "aircraft").type == "Su-25"
+        assert identify(m, "aircraft", MILITARY).type == "Su-25"
 
 
 def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
@@ -150,7 +170,7 @@ def test_a_shadows_blurred_rim_does_not_grow_a_transport_at_1_m():
     assert np.mean(excess) <= 1.5, excess
     shape, m = measure_rendered("An-26", 60, 1.0, 1.0, gsd=1.0, blur_px=0.8)
     assert abs(m.length_m - shape.length) <= 1.0, m
-    assert identify(m, "aircraft").type == "An-24/26"
+    assert identify(m, "aircraft", MILITARY).type == "An-24/26"
 
 
 def test_a_silhouette_grown_into_its_shadow_does_not_name_another_role():
@@ -161,7 +181,7 @@ def test_a_silhouette_grown_into_its_shadow_does_not_name_another_role():
     each is named beside its rival (either), not as the rival, of another role."""
     for name, heading in (("An-12", 45), ("An-12", 225), ("Su-34", 135)):
         _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8, sun=(230, 35))
-        assert name in identify(m, "aircraft").type.split(" or "), (name, heading, m)
+        assert name in identify(m, "aircraft", MILITARY).type.split(" or "), (name, heading, m)
 
 
 def test_a_fighter_in_a_box_too_wide_is_measured_to_what_differs_from_the_apron():
@@ -173,7 +193,7 @@ def test_a_fighter_in_a_box_too_wide_is_measured_to_what_differs_from_the_apron(
     for name, heading, wide in (("Su-35", 178.0, 1.2), ("Su-30SM", 90.0, 1.25)):
         shape, m = measure_rendered(name, heading, 1.0, wide)
         assert abs(m.span_m - shape.span) <= 1.0, (name, m)  # two pixels; the box: 3.1-3.7
-        assert identify(m, "aircraft").type == "Flanker", (name, m)
+        assert identify(m, "aircraft", MILITARY).type == "Flanker", (name, m)
 
 
 def test_a_fighter_is_measured_to_its_paint_not_to_its_shadows_rim():
@@ -186,7 +206,7 @@ def test_a_fighter_is_measured_to_its_paint_not_to_its_shadows_rim():
         shape, m = measure_rendered("Su-35", heading, 1.05, 1.2, gsd=1.0, blur_px=0.8, sun=sun)
         assert abs(m.length_m - shape.length) <= 1.0, m
         assert abs(m.span_m - shape.span) <= 1.0, m
-        assert "Flanker" in identify(m, "aircraft").type.split(" or "), m
+        assert "Flanker" in identify(m, "aircraft", MILITARY).type.split(" or "), m
 
 
 def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
@@ -198,7 +218,7 @@ def test_a_wing_lost_against_concrete_of_its_own_grey_gives_no_sweep():
         _, m = measure_rendered(name, heading, 1.0, 1.0, gsd=1.0, blur_px=0.8,
                                 apron=shape_for(name).paint)
         assert m.sweep_deg is None, m
-        assert name in identify(m, "aircraft").type.split(" or "), m
+        assert name in identify(m, "aircraft", MILITARY).type.split(" or "), m
 
 
 def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
@@ -206,7 +226,7 @@ def test_a_fighter_measured_wide_at_1_m_is_told_by_its_sweep():
     its 45 deg sweep, read to about 5 deg there, keeps it from the straight-winged Su-24 (22.7 x
     17.6 m, 16 deg); trusted to only 25 deg, twelve Su-34s at 1 m were Su-24s."""
     m = Measurement(23.0, 17.0, 0.0, 0.9, True, 45.0, sweep_sigma(1.0, 17.0))
-    assert identify(m, "aircraft").role == "fighter"
+    assert identify(m, "aircraft", MILITARY).role == "fighter"
 
 
 def test_a_silhouette_grown_into_a_neighbour_is_trusted_neither_way():
@@ -310,12 +330,12 @@ def test_family_members_a_few_pixels_apart_are_named_only_where_the_pixel_resolv
     3 m longer than an Il-76 or Il-78 (transport, tanker or AEW)."""
     for length, name in ((36.2, "Il-20"), (39.3, "Il-38")):
         m = Measurement(length, 37.4, 0.0, 0.5, True, 0.0, sweep_sigma(0.5, 37.4), pixel_m=0.5)
-        assert identify(m, "aircraft").type == name
+        assert identify(m, "aircraft", MILITARY).type == name
     for length, family in ((38.5, "Il-18/20/38"), (49.4, "Il-76")):
         span = 50.5 if family == "Il-76" else 37.4
         m = Measurement(length, span, 0.0, 0.9, True, 25.0 if family == "Il-76" else 0.0,
                         sweep_sigma(1.0, span), pixel_m=1.0)
-        r = identify(m, "aircraft")
+        r = identify(m, "aircraft", MILITARY)
         assert (r.type, r.level, r.role) == (family, "family", None), r
         assert "cannot be told apart here" in r.evidence
 
@@ -346,7 +366,7 @@ def test_types_closer_than_a_pixel_or_two_are_reported_as_either_at_that_resolut
     assert identify(exact, "aircraft").type == "Su-34"
     for length in (22.6, 23.3):
         m = Measurement(length, 15.0, 0.0, 0.8, True, 42.0, sweep_sigma(1.0, 15.0), pixel_m=1.0)
-        r = identify(m, "aircraft")
+        r = identify(m, "aircraft", MILITARY)
         assert (r.type, r.level, r.role) == ("Flanker or Su-34", "either", "fighter"), r
         assert "cannot be told apart at this resolution" in r.evidence
     longer = Measurement(26.0, 14.7, 0.0, 0.7, True, 42.0, sweep_sigma(1.0, 14.7), pixel_m=1.0)
@@ -464,4 +484,4 @@ def test_a_pale_transport_found_in_pieces_is_measured_along_its_fuselage(case):
                 float(box.length_m[0]), float(box.width_m[0]), False, 1.0, reference)
     assert abs((m.heading_deg - case["heading_deg"] + 90) % 180 - 90) <= 10, m
     assert m.span_m > m.length_m, m
-    assert "An-24/26" in identify(m, "aircraft").type.split(" or "), m
+    assert "An-24/26" in identify(m, "aircraft", MILITARY).type.split(" or "), m

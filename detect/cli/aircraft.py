@@ -22,11 +22,17 @@ from detect.cli.options import weights_option
                    "operating confidence of the weights' model card, as `detect run` uses).")
 @click.option("--gsd", type=click.FloatRange(0.01, 100), default=None,
               help="Metres per pixel (required for images without georeferencing).")
+@click.option("--field", "airfield", type=click.Choice(["military", "civil", "joint"]),
+              default="joint", show_default=True,
+              help="The kind of airfield: a prior against civil types at a military field "
+                   "and the other way round.")
+@click.option("--types", default=None, metavar="A,B,...",
+              help="Types or families expected, comma-separated: a prior, not a filter.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the GeoJSON here instead of stdout.")
 @clean_errors
 def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, gsd: float | None,
-             output: Path | None) -> None:
+             airfield: str, types: str | None, output: Path | None) -> None:
     """Find aircraft, helicopters and vehicles on IMAGE and write them as GeoJSON.
 
     \b
@@ -38,6 +44,14 @@ def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, g
 
     from detect.atomic import write_json
     from detect.detector.pipeline import find_objects, load_aoi
+    from detect.identify.catalogue import load_catalogue
+    from detect.identify.match import site_prior
+
+    expected = [t.strip() for t in types.split(",")] if types else None
+    known = set(load_catalogue()) | {t.family for t in load_catalogue().values()}
+    if expected and not set(expected) <= known:
+        raise DetectError(f"--types: not in the catalogue: "
+                          f"{', '.join(sorted(set(expected) - known))}")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -47,7 +61,8 @@ def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, g
             raise DetectError(f"cannot open {image}: not a readable image ({exc})") from exc
         with ds:
             region = load_aoi(aoi, ds) if aoi else None
-            objects = find_objects(ds, weights, aoi=region, conf=conf, gsd=gsd, progress=True)
+            objects = find_objects(ds, weights, aoi=region, conf=conf, gsd=gsd,
+                                   prior=site_prior(expected, airfield), progress=True)
     collection = objects.to_geojson()
     if output:
         write_json(output, collection)

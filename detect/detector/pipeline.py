@@ -12,6 +12,7 @@ from shapely.ops import unary_union
 from detect.detector.model import load_model, operating_conf
 from detect.detector.slicing import RasterError, Reader, SliceConfig, detect_raster, native_gsd
 from detect.geo import WGS84, reproject_geometry
+from detect.identify.match import Prior
 from detect.identify.pipeline import DatasetImage, identify_objects
 from detect.objects import Objects
 
@@ -44,8 +45,8 @@ def detect_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
 
 
 def find_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
-                 gsd: float | None = None, types: list[str] | None = None,
+                 gsd: float | None = None, prior: Prior | None = None,
                  progress: bool = False) -> Objects:
     """Detect objects on an open dataset with the given weights, and identify them."""
     found = detect_objects(ds, weights, aoi=aoi, conf=conf, gsd=gsd, progress=progress)
-    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), types)
+    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), prior)

@@ -12,7 +12,7 @@ measurement far from every type, or one that fits several about as well (none ho
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from detect.identify.catalogue import AircraftType, load_catalogue
@@ -35,6 +35,33 @@ ROLE_MARGIN = 2.0  # a family is named alone only where it is this many times as
 VARIANT_ENDS_PX = 1.5  # variants of one airframe differ at their ends (a stretched nose, a
 # tail sting, a probe), which a coarse pixel loses or a high tailplane's shadow grows: on the
 # synthetic series the Il-20's length ran a median 2.9 pixels long at 0.5 m and 3.7 at 1 m
+
+
+UNLIKELY = 0.1  # prior weight of a type the site makes unlikely (see `site_prior`): it is named
+# over a likely one only where its figures fit about ten times better (2.1 sigmas closer)
+CIVIL_ROLES = frozenset({"airliner", "business jet"})
+FIELDS = ("military", "civil", "joint")  # the kinds of airfield a site may declare
+
+Prior = Mapping[str, float]  # prior weight per catalogue type name (1 where absent)
+
+
+def site_prior(types: Sequence[str] | None = None, field: str | None = None) -> Prior | None:
+    """The prior a site's `types:` list and `field:` kind put on the catalogue: UNLIKELY for a
+    type outside the list (by name or family), and for a civil type at a military field or a
+    military one at a civil field (UNLIKELY squared where both hold); None where neither is
+    given. A prior weighs the call and never forbids it: an aircraft that fits only an
+    unlikely type is still named so."""
+    if types is None and field in (None, "joint"):
+        return None
+    prior = {}
+    for t in load_catalogue().values():
+        weight = 1.0
+        if types is not None and t.name not in types and t.family not in types:
+            weight *= UNLIKELY
+        if field in ("military", "civil") and (t.role in CIVIL_ROLES) != (field == "civil"):
+            weight *= UNLIKELY
+        prior[t.name] = weight
+    return prior
 
 
 IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
@@ -99,13 +126,10 @@ def _robust(z: float, cap: float) -> float:
     return math.sqrt(max(-2 * math.log((math.exp(-0.5 * z * z) + floor) / (1 + floor)), 0.0))
 
 
-def candidates(klass: str, allowed: list[str] | None = None) -> list[AircraftType]:
-    """Catalogue types an object of detector class `klass` may be (optionally restricted)."""
+def candidates(klass: str) -> list[AircraftType]:
+    """Catalogue types an object of detector class `klass` may be."""
     want = "helicopter" if klass == "helicopter" else "fixed-wing"
-    types = [t for t in load_catalogue().values() if t.klass == want]
-    if allowed is not None:
-        types = [t for t in types if t.name in allowed or t.family in allowed]
-    return types
+    return [t for t in load_catalogue().values() if t.klass == want]
 
 
 def _figures(m: Measurement, helicopter: bool) -> str:
@@ -117,17 +141,19 @@ def _figures(m: Measurement, helicopter: bool) -> str:
     return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}"
 
 
-def identify(m: Measurement, klass: str, allowed: list[str] | None = None,
+def identify(m: Measurement, klass: str, prior: Prior | None = None,
              earlier: Sequence[Measurement] = ()) -> Identification:
-    """The most likely type (or family, or unknown) for a measured object; with `earlier`
-    measurements of the same object (see `detect.identify.sightings`), over all of them."""
+    """The most likely type (or family, or unknown) for a measured object, each type's
+    likelihood weighed by its `prior` (see `site_prior`); with `earlier` measurements of the
+    same object (see `detect.identify.sightings`), over all of them."""
     helicopter = klass == "helicopter"
-    types = candidates(klass, allowed)
+    types = candidates(klass)
+    weight = {t.name: (prior or {}).get(t.name, 1.0) for t in types}
     measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)" + _earlier(earlier)
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None)
     d = {t.name: _fused_distance([m, *earlier], t) for t in types}
-    like = {t.name: math.exp(-0.5 * d[t.name] ** 2) for t in types}
+    like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
     summed: dict[str, float] = {}
@@ -148,7 +174,8 @@ def identify(m: Measurement, klass: str, allowed: list[str] | None = None,
                               None, None)
     family = fit[best.family] / total
     ref = _ref(best, m)
-    rival, tied = _beside(best, ranked, d, fit, m)
+    rival, tied = _beside(best, [t for t in ranked if weight[t.name] >= weight[best.name]], d,
+                          fit, m)
     third = rival and _other_role(ranked, d, fit, {best.family, rival.family})
     if third or family + (0.0 if rival is None else fit[rival.family] / total) < NAMED_AT:
         shown = _family_leaders(ranked)[:3]

@@ -6,7 +6,7 @@ import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from detect.identify.match import identify
+from detect.identify.match import Prior, identify
 from detect.identify.measure import box_measurement, measure
 from detect.objects import Objects
 
@@ -42,8 +42,9 @@ class DatasetImage:
 
 
 def identify_objects(objects: Objects, source, gsd: float,
-                     allowed: list[str] | None = None) -> Objects:
-    """Add measured size, heading and type fields to each object."""
+                     prior: Prior | None = None) -> Objects:
+    """Add measured size, heading and type fields to each object (types weighed by `prior`,
+    see `detect.identify.match.site_prior`)."""
     if not len(objects):
         return objects
     fields: dict[str, list] = {k: [] for k in (
@@ -59,7 +60,7 @@ def identify_objects(objects: Objects, source, gsd: float,
             image, transform = source.around(objects.corners[i])
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
                         objects.klass[i] == "helicopter", gsd, source.reference)
-        ident = identify(m, objects.klass[i], allowed)
+        ident = identify(m, objects.klass[i], prior)
         for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
                            ("heading_deg", round(m.heading_deg, 1)),
                            ("size_sigma_m", round(m.sigma_m, 2)),

@@ -21,7 +21,7 @@ from dataclasses import replace
 from itertools import takewhile
 
 from detect.identify.catalogue import types_named
-from detect.identify.match import IDENTITY, distance, identify, sweep_distance
+from detect.identify.match import IDENTITY, Prior, distance, identify, sweep_distance
 from detect.identify.measure import Measurement
 
 MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
@@ -77,27 +77,27 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
 
 
 def _still_named(today: Measurement, earlier: list[Measurement], klass: str,
-                 allowed: list[str] | None) -> str | None:
+                 prior: Prior | None) -> str | None:
     """What the earlier sightings name together (a type, a family, or either of two), where a
     type of it fits today's look within `STILL_FITS`; else None. On the synthetic series at
     1 m, an Il-76 under a 37 deg sun was read across (49.7 x 44.8 m, an Il-62), 2.3 sigmas
     from the Il-76 that its two earlier looks named. Another aircraft lies further: a Su-34
     where a Su-24 stood, 4.1 sigmas at 0.5 m; an Il-20 where a Tu-154 stood, read 40.3 x 37.1
     m to 3.1 m with straight wings, 3.4 sigmas at 1 m."""
-    named = identify(earlier[0], klass, allowed, earlier[1:]).type
+    named = identify(earlier[0], klass, prior, earlier[1:]).type
     fits = any(distance(today, t) <= STILL_FITS for t in types_named(named))
     return named if fits else None
 
 
 def _counted(today: Measurement, looks: list[tuple[dict, Measurement]], klass: str,
-             allowed: list[str] | None) -> tuple[list[tuple[dict, Measurement]], str | None]:
+             prior: Prior | None) -> tuple[list[tuple[dict, Measurement]], str | None]:
     """The earlier looks that count with today's: those that agree with it, up to the first
     that does not; or all of them where what they name still fits today's look, which is
     returned too (see `_still_named`)."""
     agreeing = list(takewhile(lambda look: agree(today, look[1]), looks))
     if agreeing or not looks:
         return agreeing, None
-    named = _still_named(today, [m for _, m in looks], klass, allowed)
+    named = _still_named(today, [m for _, m in looks], klass, prior)
     return (looks, named) if named else ([], None)
 
 
@@ -112,7 +112,7 @@ def chain(before: dict) -> list[dict]:
 
 
 def follow(before: dict, now: dict, whole: bool, pixel_m: float,
-           allowed: list[str] | None = None) -> dict:
+           prior: Prior | None = None) -> dict:
     """`now`, the same object as `before` (the day before), identified over its own sighting
     and the agreeing ones before it, or all of them where the type they name still fits
     today's look (`sightings` then holds them all). A row not seen `whole` today (its
@@ -129,10 +129,10 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
         return now
     today = measurement(own, pixel_m)
     looks = [(s, measurement(s, pixel_m)) for s in earlier]
-    agreeing, named = _counted(today, looks, now["class"], allowed)
+    agreeing, named = _counted(today, looks, now["class"], prior)
     if not agreeing:
         return now
-    ident = identify(today, now["class"], allowed, [m for _, m in agreeing])
+    ident = identify(today, now["class"], prior, [m for _, m in agreeing])
     if named:
         ident = replace(ident, evidence=f"{ident.evidence}; today's look lies beyond two sigmas "
                         f"of the earlier ones, but the {named} they name still fits it")

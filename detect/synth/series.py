@@ -295,5 +295,5 @@ def _write_site(s: _Series, out: Path) -> None:
                                                 for a, b in zip(lon, lat, strict=True)]]}})
     write_json(out / "zones.geojson", {"type": "FeatureCollection", "features": features})
     site = {"name": s.o.name, "crs": s.crs, "gsd": s.o.gsd, "reference": "reference.tif",
-            "zones": "zones.geojson"}
+            "zones": "zones.geojson", "field": "military"}  # the renderer draws military types
     write_text(out / "site.yaml", yaml.safe_dump(site, sort_keys=False))
