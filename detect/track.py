@@ -173,8 +173,10 @@ def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: fl
 
 
 def _event(kind: str, obj: dict, flags: list[str], **detail) -> dict:
+    props = obj.get("props", {})
     return {"kind": kind, "class": obj["class"], "type": obj.get("type"), "zone": obj.get("zone"),
             "lon": obj["lon"], "lat": obj["lat"], "confidence": obj.get("confidence"),
+            **{k: props[k] for k in ("type_confidence", "role", "role_confidence") if k in props},
             "flags": flags, "detail": detail}
 
 

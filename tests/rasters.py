@@ -110,9 +110,10 @@ def change_on_pair(labels: tuple, change) -> tuple[int, int, float]:
     return total, found, float(change.mask[known].mean()) if known.any() else 0.0
 
 
-def pair_site(folder: Path, a: Path) -> Path:
+def pair_site(folder: Path, a: Path, field: str | None = None) -> Path:
     """A site whose reference is image `a`, with one zone: the image less a 64 px border (the
-    pairs are offset by up to 50 px, so the zone is seen on both dates)."""
+    pairs are offset by up to 50 px, so the zone is seen on both dates); `field` is its
+    `field:` (none by default)."""
     from detect.geo import to_lonlat
 
     with rasterio.open(a) as ds:
@@ -127,8 +128,32 @@ def pair_site(folder: Path, a: Path) -> Path:
     (folder / "zones.geojson").write_text(json.dumps({"type": "FeatureCollection",
                                                      "features": [zone]}))
     (folder / "site.yaml").write_text(f"name: {folder.name}\ncrs: {crs}\ngsd: 0.5\n"
-                                      f"reference: {a.name}\nzones: zones.geojson\n")
+                                      f"reference: {a.name}\nzones: zones.geojson\n" +
+                                      (f"field: {field}\n" if field else ""))
     return folder / "site.yaml"
+
+
+def airport_series(root: Path, first: str, folder: Path, weights: Path,
+                   field: str | None = None) -> list[dict]:
+    """The daily run over one real airport on several dates: image `first` the reference and
+    the first day, each image of its footprint (offset under 50 px, `overlaps.csv`) a later
+    day, in the order listed. The days' reports."""
+    import datetime as dt
+
+    from detect.daily import RunOptions, run_day
+    from detect.site import load_site
+
+    later = [r["image_b"] for r in same_footprint_pairs(root) if r["image_a"] == first]
+    a = write_tif(folder / "a.tif", airbus_rgb(root, first))
+    site = load_site(pair_site(folder, a, field))
+    reports = []
+    for k, name in enumerate([first, *later]):
+        day = dt.date(2026, 1, 1 + k)
+        drop = folder / "drops" / day.isoformat()
+        drop.mkdir(parents=True)
+        write_tif(drop / "image.tif", airbus_rgb(root, name))
+        reports.append(run_day(RunOptions(drop, site, weights, day))[0])
+    return reports
 
 
 def same_footprint_pairs(root: Path) -> list[dict]:

@@ -20,6 +20,8 @@ class AircraftType:
     span_m: float
     sweep_deg: float
     engines: int
+    service: str  # who flies it: "military", "civil" or "both" (a field's prior, see
+    # `detect.identify.match.site_prior`)
     source: str
 
     @property
@@ -42,6 +44,7 @@ def load_catalogue() -> dict[str, AircraftType]:
             span_m=float(r["span_m"]),
             sweep_deg=float(r["sweep_deg"]),
             engines=int(r["engines"]),
+            service=r["service"],
             source=r["source"],
         )
         for r in rows

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detect.identify.catalogue import AircraftType, load_catalogue
 from detect.identify.measure import EDGE_SIGMA_PX, Measurement
@@ -42,15 +42,18 @@ UNLIKELY = 0.1  # prior weight of a type the site makes unlikely (see `site_prio
 CIVIL_ROLES = frozenset({"airliner", "business jet"})
 FIELDS = ("military", "civil", "joint")  # the kinds of airfield a site may declare
 
+OFF_CATALOGUE = math.exp(-0.5 * 2.5**2)  # the likelihood of an aircraft the catalogue lacks,
+# or one misread: that of a listed type 2.5 sigmas away. A figure that fits one type closely
+# and nothing else is named with a confidence that counts it (0.95 at 0 sigma, 0.8 at 1.9)
 Prior = Mapping[str, float]  # prior weight per catalogue type name (1 where absent)
 
 
 def site_prior(types: Sequence[str] | None = None, field: str | None = None) -> Prior | None:
     """The prior a site's `types:` list and `field:` kind put on the catalogue: UNLIKELY for a
-    type outside the list (by name or family), and for a civil type at a military field or a
-    military one at a civil field (UNLIKELY squared where both hold); None where neither is
-    given. A prior weighs the call and never forbids it: an aircraft that fits only an
-    unlikely type is still named so."""
+    type outside the list (by name or family), and for a type only civil operators fly at a
+    military field or one only air forces fly at a civil field (the catalogue's `service`;
+    UNLIKELY squared where both hold); None where neither is given. A prior weighs the call
+    and never forbids it: an aircraft that fits only an unlikely type is still named so."""
     if types is None and field in (None, "joint"):
         return None
     prior = {}
@@ -58,14 +61,14 @@ def site_prior(types: Sequence[str] | None = None, field: str | None = None) -> 
         weight = 1.0
         if types is not None and t.name not in types and t.family not in types:
             weight *= UNLIKELY
-        if field in ("military", "civil") and (t.role in CIVIL_ROLES) != (field == "civil"):
+        if (field, t.service) in (("military", "civil"), ("civil", "military")):
             weight *= UNLIKELY
         prior[t.name] = weight
     return prior
 
 
 IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
-            "role")  # an object's fields that hold its identification
+            "role", "role_confidence")  # an object's fields that hold its identification
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,13 @@ class Identification:
     evidence: str
     role: str | None
     family: str | None
+    role_confidence: float = 0.0  # the posterior share of the types of `role`
 
     def fields(self) -> dict:
         """The identification as an object's `IDENTITY` fields."""
         return dict(zip(IDENTITY, (self.type, self.level, self.confidence, self.alternatives,
-                                   self.evidence, self.role), strict=True))
+                                   self.evidence, self.role, self.role_confidence),
+                        strict=True))
 
 
 def distance(m: Measurement, t: AircraftType) -> float:
@@ -144,14 +149,27 @@ def _figures(m: Measurement, helicopter: bool) -> str:
 def identify(m: Measurement, klass: str, prior: Prior | None = None,
              earlier: Sequence[Measurement] = ()) -> Identification:
     """The most likely type (or family, or unknown) for a measured object, each type's
-    likelihood weighed by its `prior` (see `site_prior`); with `earlier` measurements of the
-    same object (see `detect.identify.sightings`), over all of them."""
+    likelihood weighed by its `prior` (see `site_prior`), with the posterior share of its
+    role; with `earlier` measurements of the same object (see `detect.identify.sightings`),
+    over all of them."""
+    ident, post, total = _identified(m, klass, prior, earlier)
+    listed = total / (total + OFF_CATALOGUE)  # the chance it is a catalogue type at all
+    roles = {t.name: t.role for t in load_catalogue().values()}
+    share = sum(p for name, p in post.items() if roles[name] == ident.role)
+    return replace(ident, confidence=round(ident.confidence * listed, 3),
+                   role_confidence=round(share * listed, 3) if ident.role else 0.0)
+
+
+def _identified(m: Measurement, klass: str, prior: Prior | None,
+                earlier: Sequence[Measurement]) -> tuple[Identification, dict[str, float], float]:
+    """`identify`'s answer, the posterior of every candidate type, and the summed (prior
+    weighed) likelihood of their families."""
     helicopter = klass == "helicopter"
     types = candidates(klass)
     weight = {t.name: (prior or {}).get(t.name, 1.0) for t in types}
     measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)" + _earlier(earlier)
     if klass == "vehicle" or not types:
-        return Identification("unknown", "unknown", 0.0, [], measured, None, None)
+        return Identification("unknown", "unknown", 0.0, [], measured, None, None), {}, 0.0
     d = {t.name: _fused_distance([m, *earlier], t) for t in types}
     like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
@@ -171,7 +189,7 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
         near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
         return Identification("unknown", "unknown", 0.0, alternatives,
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
-                              None, None)
+                              None, None), post, total
     family = fit[best.family] / total
     ref = _ref(best, m)
     rival, tied = _beside(best, [t for t in ranked if weight[t.name] >= weight[best.name]], d,
@@ -183,14 +201,14 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
                                                       if t and t not in shown])
         return Identification("unknown", "unknown", 0.0, likeliest,
                               f"{measured}; fits several types about as well ({fits})",
-                              None, None)
+                              None, None), post, total
     if rival is not None:
         either = " or ".join(sorted((best.family, rival.family)))
         why = "the figures fit both about as well, and their roles differ" if tied else \
             "the two cannot be told apart at this resolution"
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
                               alternatives, f"{measured}; {ref}, {_ref(rival, m)} ({why})",
-                              best.role if best.role == rival.role else None, None)
+                              best.role if best.role == rival.role else None, None), post, total
     members = [t for t in types if t.family == best.family]
     if len(members) > 1 and (share[best.name] < WITHIN_FAMILY or not all(
             _resolved(best, t, m, VARIANT_ENDS_PX) for t in members if t is not best)):
@@ -198,9 +216,9 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
         return Identification(best.family, "family", round(family, 3), alternatives,
                               f"{measured}; {ref} ({'/'.join(t.name for t in members)} cannot "
                               "be told apart here)", best.role if len(roles) == 1 else None,
-                              best.family)
+                              best.family), post, total
     return Identification(best.name, "type", round(post[best.name], 3), alternatives,
-                          f"{measured}; {ref}", best.role, best.family)
+                          f"{measured}; {ref}", best.role, best.family), post, total
 
 
 def _beside(best: AircraftType, ranked: list[AircraftType], d: dict[str, float],

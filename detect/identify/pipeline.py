@@ -6,7 +6,7 @@ import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from detect.identify.match import Prior, identify
+from detect.identify.match import IDENTITY, Prior, identify
 from detect.identify.measure import box_measurement, measure
 from detect.objects import Objects
 
@@ -49,8 +49,7 @@ def identify_objects(objects: Objects, source, gsd: float,
         return objects
     fields: dict[str, list] = {k: [] for k in (
         "length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
-        "length_seen", "type", "type_level", "type_confidence", "type_alternatives",
-        "type_evidence", "role")}
+        "length_seen", *IDENTITY)}
     lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
     for i in range(len(objects)):
         box = float(lengths[i]), float(widths[i])

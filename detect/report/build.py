@@ -18,12 +18,26 @@ SCHEMA_VERSION = 1
 PRESENT = ("detected", "recovered")
 
 
+NAMED_AT = 0.8  # the confidence at which a summary names an object's type (or its role)
+
+
 def label(obj: dict) -> str:
-    """What a reader calls an object: its type, `vehicle`, or `unknown <class>`."""
+    """What a summary calls an object (or an event's object): its type (family, or either of
+    two) where its identification holds NAMED_AT of the posterior, else its role where that
+    does, else `unknown <class>`; a vehicle is a `vehicle`. Stored rows without confidences
+    (older histories) are named by their type. A report's event row carries its `named`."""
+    if "named" in obj:
+        return obj["named"]
     if obj["class"] == "vehicle":
         return "vehicle"
     t = obj.get("type")
-    return t if t and t != "unknown" else f"unknown {obj['class']}"
+    ident = {**obj.get("props", {}), **{k: obj[k] for k in ("type_confidence", "role",
+                                                           "role_confidence") if k in obj}}
+    if t and t != "unknown" and ident.get("type_confidence", 1.0) >= NAMED_AT:
+        return t
+    if ident.get("role") and ident.get("role_confidence", 0.0) >= NAMED_AT:
+        return ident["role"]
+    return f"unknown {obj['class']}"
 
 
 def counts(objects: list[dict]) -> dict:
@@ -41,7 +55,7 @@ def counts(objects: list[dict]) -> dict:
 
 
 def _event_row(e: dict) -> dict:
-    return {"kind": e["kind"], "class": e["class"], "type": e.get("type"),
+    return {"kind": e["kind"], "class": e["class"], "type": e.get("type"), "named": label(e),
             "zone": e.get("zone"), "lon": round(e["lon"], 7), "lat": round(e["lat"], 7),
             "confidence": None if e.get("confidence") is None else round(e["confidence"], 4),
             "flags": e.get("flags", [])}
