@@ -309,7 +309,7 @@ def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
         for after in (d for d in history.dates() if d > date):  # their plots count this day
             render_html(site, history, after, ref)
         progress("html")
-        render_html(site, history, date, ref, folder)
+        render_html(site, history, date, ref, folder, change)
         progress.stop()
         deliver_pending(site, history, progress.progress)
     return report, folder
@@ -352,20 +352,21 @@ def day_folder(site: Site, history: History, date: str) -> Path:
     return site.folder / Path(rec.image).parent
 
 
-def render_html(site: Site, history: History, date: str, ref, folder: Path | None = None
-                ) -> Path:
+def render_html(site: Site, history: History, date: str, ref, folder: Path | None = None,
+                change: Change | None = None) -> Path:
     """Write report.html and overlay.png of a stored day from the history and the stored
-    images alone (what `detect report` does too)."""
+    images alone (what `detect report` does too); `change`, the day's change against the day
+    before (or the reference), where the caller has it already."""
     from detect.report.html import render_day, write_html
 
     folder = folder or day_folder(site, history, date)
     images = DayImages.read(folder)
     prev_date = history.previous_date(date)
     prev_images = DayImages.read(day_folder(site, history, prev_date)) if prev_date else None
-    if prev_images is None:
+    if change is None and prev_images is None:
         change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
                                ref.grid)
-    else:
+    elif change is None:
         change = day_change(prev_images, images, ref.grid)
     html, over = render_day(site, history, date, folder, images, prev_images, change, ref.grid)
     write_html(folder, html, over)
