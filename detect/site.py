@@ -26,7 +26,7 @@ from shapely.geometry import Point, shape
 
 from detect.alerts import RuleError, parse_rules
 from detect.geo import WGS84, reproject_geometry
-from detect.identify.catalogue import load_catalogue
+from detect.identify.catalogue import types_named
 from detect.identify.match import FIELDS, Prior, site_prior
 
 
@@ -108,10 +108,9 @@ def load_site(path: str | Path) -> Site:
     zones = _zones(path, path.parent / str(raw["zones"]), crs)
     types = raw.get("types")
     if types is not None:
-        known = set(load_catalogue()) | {t.family for t in load_catalogue().values()}
         if not isinstance(types, list) or not types:
             _fail(path, "field `types`: must be a list of catalogue types or families")
-        bad = [t for t in types if t not in known]
+        bad = [t for t in types if not types_named(str(t))]
         if bad:
             _fail(path, f"field `types`: not in the catalogue: {', '.join(map(str, bad))}")
     airfield = raw.get("field")

@@ -44,14 +44,13 @@ def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, g
 
     from detect.atomic import write_json
     from detect.detector.pipeline import find_objects, load_aoi
-    from detect.identify.catalogue import load_catalogue
+    from detect.identify.catalogue import types_named
     from detect.identify.match import site_prior
 
     expected = [t.strip() for t in types.split(",")] if types else None
-    known = set(load_catalogue()) | {t.family for t in load_catalogue().values()}
-    if expected and not set(expected) <= known:
-        raise DetectError(f"--types: not in the catalogue: "
-                          f"{', '.join(sorted(set(expected) - known))}")
+    bad = [t for t in expected or [] if not types_named(t)]
+    if bad:
+        raise DetectError(f"--types: not in the catalogue: {', '.join(bad)}")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)

@@ -33,9 +33,9 @@ def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int
       detect train --base yolov8n-obb.pt --epochs 3 --install weights/detect-obb.pt
     """
     from detect.detector.model import require_train
-    from detect.detector.train import TrainOptions, install_weights
 
     require_train("detect train")
+    from detect.detector.train import TrainOptions, install_weights
     from detect.detector.train import train as run_training
 
     final = run_training(TrainOptions(data=data, base=base, out=out, epochs=epochs, imgsz=imgsz,

@@ -154,8 +154,8 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     over all of them."""
     ident, post, total = _identified(m, klass, prior, earlier)
     listed = total / (total + OFF_CATALOGUE)  # the chance it is a catalogue type at all
-    roles = {t.name: t.role for t in load_catalogue().values()}
-    share = sum(p for name, p in post.items() if roles[name] == ident.role)
+    cat = load_catalogue()
+    share = sum(p for name, p in post.items() if cat[name].role == ident.role)
     return replace(ident, confidence=round(ident.confidence * listed, 3),
                    role_confidence=round(share * listed, 3) if ident.role else 0.0)
 
