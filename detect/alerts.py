@@ -23,6 +23,7 @@ import operator
 from dataclasses import dataclass
 from pathlib import Path
 
+from detect.errors import DetectError
 from detect.identify.catalogue import load_catalogue, types_named
 from detect.report.build import PRESENT
 
@@ -32,7 +33,7 @@ METRICS = ("count", "arrived", "departed")
 CHANGES = ("delta", "ratio")
 
 
-class RuleError(Exception):
+class RuleError(DetectError):
     """A rule that cannot be used: the message names the rule and the field."""
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import re
 import shutil
 import time
@@ -22,10 +24,11 @@ from shapely.ops import unary_union
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
 from detect.detector.pipeline import detect_objects
+from detect.errors import DetectError
 from detect.geo import to_lonlat
 from detect.geotiff import write_cog
 from detect.grid import Grid
-from detect.history import DayRecord, History
+from detect.history import DayRecord, History, writer_lock
 from detect.identify.pipeline import ArrayImage, identify_objects
 from detect.identify.sightings import follow
 from detect.imagery.align import align
@@ -39,10 +42,11 @@ from detect.site import Site
 from detect.track import Evidence
 from detect.track import events as track_events
 
+log = logging.getLogger(__name__)
 DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-class RunError(Exception):
+class RunError(DetectError):
     """A daily run that cannot proceed; nothing was written."""
 
 
@@ -55,6 +59,7 @@ class RunOptions:
     out: Path | None = None
     db: Path | None = None
     conf: float | None = None  # default: the weights' operating confidence
+    wait: bool = True  # wait for another run on the base to finish (else fail at once)
 
 
 def resolve_date(drop: Path, files: list[Path], explicit: dt.date | None) -> str:
@@ -163,11 +168,11 @@ def _reference(site: Site, files: list[Path]):
 
 
 def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
-            progress) -> Objects:
+            stages: Stages) -> Objects:
     aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
         found = detect_objects(ds, opts.weights, aoi=aoi, conf=opts.conf)
-    progress("identify")
+    stages("identify")
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
     return identify_objects(found, source, ref.grid.pixel_m, site.prior)
@@ -226,15 +231,15 @@ def _acquisition(day_sources, acquired, aligned, unseen_fraction) -> dict:
 
 
 class Stages:
-    """Calls `progress` as each stage starts and keeps the wall seconds each one took."""
+    """Logs each stage as it starts and keeps the wall seconds each one took."""
 
-    def __init__(self, progress):
-        self.progress, self.seconds = progress, {}
+    def __init__(self, label: str):
+        self.label, self.seconds = label, {}
         self._stage, self._start = None, 0.0
 
     def __call__(self, stage: str) -> None:
         self.stop()
-        self.progress(stage)
+        log.info("[%s] %s", self.label, stage)
         self._stage, self._start = stage, time.perf_counter()
 
     def stop(self) -> dict[str, float]:
@@ -245,74 +250,127 @@ class Stages:
         return dict(self.seconds)
 
 
-def run_day(opts: RunOptions, progress=lambda stage: None) -> tuple[dict, Path]:
-    """Process one drop; returns the day's report and its folder. `progress` is called with
-    each stage's name as it starts (and with messages of failed alert deliveries)."""
-    progress = Stages(progress)
+class Staging:
+    """Day folders being (re)written. Each is built as a hidden `.partial` folder beside its
+    final place, and all are swapped in only after the history has committed: a failure
+    before that leaves the history and every report folder as they were."""
+
+    def __init__(self, site: Site, history: History):
+        self.site, self.history = site, history
+        self.parts: dict[str, tuple[Path, Path]] = {}  # date -> (partial, final)
+
+    def new(self, date: str, final: Path, keep_files: bool = False) -> Path:
+        """A fresh partial folder for `date`; `keep_files` starts it with hard links to the
+        final folder's files (the stored images stay as they are)."""
+        part = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.partial"
+        if keep_files:
+            shutil.copytree(final, part, copy_function=os.link)
+        else:
+            part.mkdir(parents=True)
+        self.parts[date] = (part, final)
+        return part
+
+    def folder(self, date: str) -> Path:
+        """Where the day's files are now: its partial folder while it is staged."""
+        if date in self.parts:
+            return self.parts[date][0]
+        return day_folder(self.site, self.history, date)
+
+    def swap(self) -> None:
+        for part, final in self.parts.values():
+            _swap(part, final)
+        self.parts.clear()
+
+    def discard(self) -> None:
+        for part, _ in self.parts.values():
+            shutil.rmtree(part, ignore_errors=True)
+        self.parts.clear()
+
+
+def _clear_stale(folder: Path) -> None:
+    """Remove partial folders an interrupted run left (the caller holds the writer lock)."""
+    if folder.is_dir():
+        for stale in folder.glob(".*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def run_day(opts: RunOptions) -> tuple[dict, Path]:
+    """Process one drop; returns the day's report and its folder. One run per base at a time:
+    a second waits for the history's writer lock (or fails at once, `opts.wait` False)."""
     site = opts.site
     files = drop_files(opts.drop)
     date = resolve_date(opts.drop, files, opts.date)
     folder = _day_folder(opts, date)
-    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.partial"
-    for stale in folder.parent.glob(f".{folder.name}.*.partial"):
-        shutil.rmtree(stale, ignore_errors=True)
-    progress("ingest")
-    ref = _reference(site, files)
-    day = ingest(files, ref.grid)
-    with History(opts.db or site.default_db) as history:
+    db = opts.db or site.default_db
+    stages = Stages(opts.drop.name)
+    with writer_lock(db, opts.wait), History(db) as history:
+        _clear_stale(folder.parent)
+        _clear_stale(site.reports)
+        stages("ingest")
+        ref = _reference(site, files)
+        day = ingest(files, ref.grid)
         dup = history.date_of_sources([s["sha256"] for s in day.sources])
         if dup and dup != date:
             raise RunError(f"duplicate drop: these files were already processed as {dup}")
-        progress("register")
-        aligned = align(ref, day)
-        images = DayImages(aligned.rgb, aligned.valid, aligned.cloud)
-        tmp.mkdir(parents=True)
+        staging = Staging(site, history)
         try:
-            images.write(tmp, ref.grid)
-            images = DayImages.read(tmp)  # downstream sees exactly what is stored
-            progress("detect")
-            objects = _detect(images, ref, site, tmp, opts, progress)
-            detected = _object_rows(objects, site)
-            progress("track")
-            prev_date = history.previous_date(date)
-            evts, stored, change = _track(history, date, prev_date, detected, images,
-                                          ref.grid, site, ref)
-            unseen = float((images.unseen | ~images.valid).mean())
-            acquired = day.acquired.isoformat() if day.acquired else None
-            acq = _acquisition(day.sources, acquired, aligned, unseen)
-            alerts = _alerts(history, site, date, stored, evts)
-            progress("report")
-            report = build_report(site.name, date, prev_date, acq, stored, evts,
-                                  change.summary(), Path(opts.weights).name, alerts,
-                                  progress.stop())
-            _render(tmp, report, stored, change, ref.grid.crs)
-            write_json(tmp / "alerts.json", alerts)
-            progress("store")
-            image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
-                if folder.is_relative_to(site.folder.resolve()) else folder / "image.tif"
-            with history.transaction():
-                history.put_day(DayRecord(date, acquired, day.sources, acq["registration"],
-                                          acq["cloud_fraction"], str(image_rel), stored),
-                                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-                history.put_events(date, prev_date, evts)
-                history.put_report(date, report)
-                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-                for alert in alerts:
-                    for url in site.notify:
-                        history.record_delivery(date, alert["rule"], url, "pending", None, stamp)
-                later = _refresh_later(history, date, images, ref, site)
-            _swap(tmp, folder)
+            report = _process(opts, date, folder, ref, day, history, staging, stages)
+            staging.swap()
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for refreshed in later:
-            _render(*refreshed)
-        for after in (d for d in history.dates() if d > date):  # their plots count this day
-            render_html(site, history, after, ref)
-        progress("html")
-        render_html(site, history, date, ref, folder, change)
-        progress.stop()
-        deliver_pending(site, history, progress.progress)
+            staging.discard()
+        stages.stop()
+        deliver_pending(site, history)
     return report, folder
+
+
+def _process(opts: RunOptions, date: str, folder: Path, ref, day, history: History,
+             staging: Staging, stages: Stages) -> dict:
+    """Every stage from registration to the history's commit, writing the day's folder (and
+    the later days' it changes) as partial folders of `staging`."""
+    site = opts.site
+    stages("register")
+    aligned = align(ref, day)
+    tmp = staging.new(date, folder)
+    DayImages(aligned.rgb, aligned.valid, aligned.cloud).write(tmp, ref.grid)
+    images = DayImages.read(tmp)  # downstream sees exactly what is stored
+    stages("detect")
+    objects = _detect(images, ref, site, tmp, opts, stages)
+    detected = _object_rows(objects, site)
+    stages("track")
+    prev_date = history.previous_date(date)
+    evts, stored, change = _track(history, date, prev_date, detected, images, ref.grid, site,
+                                  ref)
+    unseen = float((images.unseen | ~images.valid).mean())
+    acquired = day.acquired.isoformat() if day.acquired else None
+    acq = _acquisition(day.sources, acquired, aligned, unseen)
+    alerts = _alerts(history, site, date, stored, evts)
+    stages("report")
+    report = build_report(site.name, date, prev_date, acq, stored, evts, change.summary(),
+                          Path(opts.weights).name, alerts, stages.stop())
+    _render(tmp, report, stored, change, ref.grid.crs)
+    write_json(tmp / "alerts.json", alerts)
+    stages("store")
+    image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
+        if folder.is_relative_to(site.folder.resolve()) else folder / "image.tif"
+    with history.transaction():  # the HTML pages read the day from the open transaction
+        history.put_day(DayRecord(date, acquired, day.sources, acq["registration"],
+                                  acq["cloud_fraction"], str(image_rel), stored),
+                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        history.put_events(date, prev_date, evts)
+        history.put_report(date, report)
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        for alert in alerts:
+            for url in site.notify:
+                history.record_delivery(date, alert["rule"], url, "pending", None, stamp)
+        later = {r[1]: r for r in _refresh_later(history, date, images, ref, site)}
+        stages("html")
+        render_html(site, history, date, ref, staging, change)
+        for after in (d for d in history.dates() if d > date):  # their plots count this day
+            part = staging.new(after, day_folder(site, history, after), keep_files=True)
+            if after in later:
+                _render(part, *later[after][2:])
+            render_html(site, history, after, ref, staging)
+    return report
 
 
 def _alerts(history: History, site: Site, date: str, objects: list[dict],
@@ -326,7 +384,7 @@ def _alerts(history: History, site: Site, date: str, objects: list[dict],
     return evaluate(site.rules, objects, events, days)
 
 
-def deliver_pending(site: Site, history: History, progress=lambda msg: None) -> None:
+def deliver_pending(site: Site, history: History) -> None:
     """Send every alert not yet delivered (today's, and earlier failures: retried). A failure
     is logged and recorded, never fatal."""
     for row in history.pending_deliveries():
@@ -338,7 +396,8 @@ def deliver_pending(site: Site, history: History, progress=lambda msg: None) -> 
         error = deliver([row["target"]], f"{site.name}: {row['rule']} on {row['date']}", body,
                         folder / "overlay.png")
         if error:
-            progress(f"alert delivery failed ({row['rule']} -> {row['target']}): {error}")
+            log.warning("alert delivery failed (%s -> %s): %s", row["rule"], row["target"],
+                        error)
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with history.transaction():
             history.record_delivery(row["date"], row["rule"], row["target"],
@@ -352,17 +411,19 @@ def day_folder(site: Site, history: History, date: str) -> Path:
     return site.folder / Path(rec.image).parent
 
 
-def render_html(site: Site, history: History, date: str, ref, folder: Path | None = None,
-                change: Change | None = None) -> Path:
+def render_html(site: Site, history: History, date: str, ref,
+                staging: Staging | None = None, change: Change | None = None) -> Path:
     """Write report.html and overlay.png of a stored day from the history and the stored
-    images alone (what `detect report` does too); `change`, the day's change against the day
-    before (or the reference), where the caller has it already."""
+    images alone (what `detect report` does too), into its staged folder where it has one;
+    `change`, the day's change against the day before (or the reference), where the caller
+    has it already."""
     from detect.report.html import render_day, write_html
 
-    folder = folder or day_folder(site, history, date)
+    where = staging.folder if staging else partial(day_folder, site, history)
+    folder = where(date)
     images = DayImages.read(folder)
     prev_date = history.previous_date(date)
-    prev_images = DayImages.read(day_folder(site, history, prev_date)) if prev_date else None
+    prev_images = DayImages.read(where(prev_date)) if prev_date else None
     if change is None and prev_images is None:
         change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
                                ref.grid)
@@ -413,7 +474,7 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
         history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         history.put_events(nxt, before, evts)
         history.put_report(nxt, report)
-        out.append((folder, report, stored, change, ref.grid.crs))
+        out.append((folder, nxt, report, stored, change, ref.grid.crs))
         if unchanged:
             break
         before, before_images = nxt, later

@@ -4,10 +4,18 @@ that speaks SQL. Each day is written in one transaction; re-writing a day replac
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from detect.errors import BusyError, DetectError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS acquisitions (
@@ -40,6 +48,83 @@ EVENT_COLUMNS = ("idx", "previous_date", "kind", "class", "type", "zone", "lon",
                  "confidence")
 
 
+# what to do about an SQLite error, by a phrase of its message
+_ADVICE = (
+    (("not a database", "malformed", "corrupt"),
+     "is damaged: restore it from a backup, or move it aside to start a new history"),
+    (("locked", "busy"), "is locked by another program: wait for it to finish and run again"),
+    (("readonly", "read-only"), "is read-only: make it and its folder writable"),
+    (("full",), "cannot grow, the disk is full: free space and run again"),
+    (("unable to open",), "cannot be opened: check that its folder exists and is writable"),
+)
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another program's write lock
+
+
+class HistoryError(DetectError):
+    """A history database that cannot be read or written."""
+
+
+def _history_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    text = str(exc).lower()
+    advice = next((a for phrases, a in _ADVICE if any(p in text for p in phrases)), str(exc))
+    return HistoryError(f"history {path} {advice} ({exc})")
+
+
+class _Rows(list):
+    """A query's rows, fetched at once so that a damaged page fails where it is caught."""
+
+    def fetchone(self):
+        return self[0] if self else None
+
+
+class _Connection:
+    """An SQLite connection whose errors become `HistoryError`s naming the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = self._guard(sqlite3.connect, path, timeout=BUSY_TIMEOUT_S,
+                                isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+
+    def _guard(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _history_error(self.path, exc) from exc
+
+    def execute(self, sql: str, params=()) -> _Rows:
+        return self._guard(lambda: _Rows(self.conn.execute(sql, params).fetchall()))
+
+    def executemany(self, sql: str, rows) -> None:
+        self._guard(self.conn.executemany, sql, rows)
+
+    def executescript(self, sql: str) -> None:
+        self._guard(self.conn.executescript, sql)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@contextmanager
+def writer_lock(path: str | Path, wait: bool = True) -> Iterator[None]:
+    """Hold the one-writer lock of the history at `path` (a file beside it): a second run on
+    the same base waits for the first (or, with `wait` False, fails with `BusyError`)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not wait:
+            raise BusyError(f"another run is writing {path}: try again when it has finished "
+                            "(or leave out --no-wait to wait for it)") from None
+        log.warning("another run is writing %s: waiting for it to finish", path)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @dataclass
 class DayRecord:
     """Everything stored for one day."""
@@ -57,8 +142,7 @@ class History:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
+        self.conn = _Connection(self.path)
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.executescript(SCHEMA)
@@ -78,10 +162,11 @@ class History:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     # -- writing (call inside a transaction) --------------------------------------------
     def put_day(self, rec: DayRecord, written: str) -> None:

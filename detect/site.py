@@ -25,12 +25,13 @@ from pyproj.exceptions import CRSError
 from shapely.geometry import Point, shape
 
 from detect.alerts import RuleError, parse_rules
+from detect.errors import DetectError
 from detect.geo import WGS84, reproject_geometry
 from detect.identify.catalogue import types_named
 from detect.identify.match import FIELDS, Prior, site_prior
 
 
-class SiteError(Exception):
+class SiteError(DetectError):
     """A site.yaml that cannot be used; the message names the file and field."""
 
 

@@ -1,19 +1,23 @@
 """Watching an inbox of drops: each new drop folder is processed once, in date order, when it is
 complete; a drop that fails is moved to `INBOX/failed/` with an `error.txt`. What was processed
 is known from the history (files by content hash), so restarts and re-deliveries under another
-name are harmless."""
+name are harmless. A drop that is, or holds, a link leading out of the inbox is refused and
+left where it is."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from detect.daily import DATE_IN_NAME, RunOptions, run_day
-from detect.history import History
+from detect.errors import BusyError
+from detect.history import History, HistoryError
 from detect.imagery.ingest import drop_files, file_hash
+
+log = logging.getLogger(__name__)
 
 FAILED = "failed"
 
@@ -37,10 +41,16 @@ def _drops(inbox: Path) -> list[Path]:
     return sorted(folders, key=key)
 
 
-def is_settled(drop: Path, seconds: float) -> bool:
-    """True when no file of the drop changed in the last `seconds`."""
-    newest = max((p.stat().st_mtime for p in drop.rglob("*")), default=drop.stat().st_mtime)
-    return time.time() - newest >= seconds
+def age(drop: Path) -> float:
+    """Seconds since any file of the drop last changed."""
+    newest = max((p.lstat().st_mtime for p in drop.rglob("*")), default=drop.lstat().st_mtime)
+    return time.time() - newest
+
+
+def leaves(drop: Path, inbox: Path) -> bool:
+    """True when the drop, or a file in it, is a link to somewhere outside the inbox."""
+    root = inbox.resolve()
+    return any(not p.resolve().is_relative_to(root) for p in [drop, *drop.rglob("*")])
 
 
 def _fail(drop: Path, inbox: Path, error: str) -> None:
@@ -52,35 +62,42 @@ def _fail(drop: Path, inbox: Path, error: str) -> None:
     (dest / "error.txt").write_text(error + "\n")
 
 
-def scan(inbox: Path, opts: RunOptions, settle: float = 5.0,
-         log: Callable[[str], None] = print) -> WatchResult:
-    """Process every complete, new drop in the inbox once."""
+def scan(inbox: Path, opts: RunOptions, settle: float = 5.0, wait: bool = False
+         ) -> WatchResult:
+    """Process every complete, new drop in the inbox once. A drop that changed within
+    `settle` seconds is still arriving: left for a later scan, or with `wait`, waited for.
+    A damaged or busy history stops the scan (it is no drop's fault)."""
     result = WatchResult([], [], [])
     db = opts.db or opts.site.default_db
     for drop in _drops(inbox):
-        if not is_settled(drop, settle):
-            log(f"{drop.name}: still arriving, later")
+        if leaves(drop, inbox):
+            result.failed.append(drop.name)
+            log.error("%s: refused: it links to files outside the inbox", drop.name)
+            continue
+        while (left := settle - age(drop)) > 0:
+            if not wait:
+                break
+            log.info("%s: still arriving, waiting %.0f s", drop.name, left)
+            time.sleep(left)
+        if left > 0:
+            log.info("%s: still arriving, later", drop.name)
             continue
         try:
             hashes = [file_hash(f) for f in drop_files(drop)]
-        except Exception as exc:  # an unreadable drop is moved aside, never fatal
-            _fail(drop, inbox, str(exc))
-            result.failed.append(drop.name)
-            log(f"{drop.name}: failed: {exc}")
-            continue
-        with History(db) as history:
-            done = history.date_of_sources(hashes)
-        if done:
-            result.skipped.append(drop.name)
-            log(f"{drop.name}: already processed as {done}, skipped")
-            continue
-        try:
+            with History(db) as history:
+                done = history.date_of_sources(hashes)
+            if done:
+                result.skipped.append(drop.name)
+                log.info("%s: already processed as %s, skipped", drop.name, done)
+                continue
             run_day(RunOptions(drop, opts.site, opts.weights, None, None, opts.db, opts.conf))
+        except (HistoryError, BusyError):
+            raise
         except Exception as exc:  # one bad drop must not stop the watch
             _fail(drop, inbox, f"{exc.__class__.__name__}: {exc}")
             result.failed.append(drop.name)
-            log(f"{drop.name}: failed: {exc}")
+            log.error("%s: failed: %s", drop.name, exc)
             continue
         result.processed.append(drop.name)
-        log(f"{drop.name}: processed")
+        log.info("%s: processed", drop.name)
     return result

@@ -173,11 +173,11 @@ def test_watch_once_processes_each_drop_once_and_moves_bad_ones_aside(sample_bas
     (inbox / "2026-11-29" / "tile.tif").write_bytes(b"II*\x00broken")
     args = ["watch", str(inbox), "--site", str(base / "site.yaml"), "--once", "--settle", "0"]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # a drop failed
     assert "processed 5, skipped 1, failed 1" in result.output
     assert (inbox / "failed" / "2026-11-29" / "error.txt").read_text().strip()
     result = CliRunner().invoke(main, args)
-    assert "processed 0, skipped 6, failed 0" in result.output
+    assert result.exit_code == 0 and "processed 0, skipped 6, failed 0" in result.output
     con = sqlite3.connect(base / "history.sqlite")
     assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from detect import __version__
@@ -15,10 +17,34 @@ from detect.cli.train import train
 from detect.cli.watch import watch
 
 
+class _EchoHandler(logging.Handler):
+    """Log records to the current stderr, warnings and errors marked as such."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if record.levelno >= logging.WARNING:
+            text = f"{record.levelname.lower()}: {text}"
+        click.echo(text, err=True)
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Progress (INFO) to stderr by default; `-q` warnings only, `-v` debug detail."""
+    logger = logging.getLogger("detect")
+    handler = _EchoHandler()
+    fmt = "%(asctime)s %(name)s: %(message)s" if verbose else "%(message)s"
+    handler.setFormatter(logging.Formatter(fmt, "%H:%M:%S"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="detect")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="Log more detail (timestamps, debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+def main(verbose: int, quiet: bool) -> None:
     """Airbase activity from satellite imagery."""
+    configure_logging(verbose, quiet)
 
 
 main.add_command(aircraft)

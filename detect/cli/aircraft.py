@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from detect.cli.errors import DetectError, clean_errors
+from detect.cli.errors import clean_errors
 from detect.cli.options import weights_option
+from detect.errors import DetectError
 
 
 @click.command()

@@ -1,39 +1,54 @@
-"""Turn the pipeline's own errors into one clean line and a non-zero exit."""
+"""Turn expected failures into one clean line and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import functools
 
 import click
 
+from detect.errors import DetectError
 
-class DetectError(Exception):
-    """A user-facing error from any stage: the message says what went wrong and what to do."""
+# what to do about a file-system error, by errno
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free space and run again",
+    errno.EDQUOT: "the disk quota is exhausted: free space and run again",
+    errno.EACCES: "permission denied: make it writable or choose another folder",
+    errno.EPERM: "permission denied: make it writable or choose another folder",
+    errno.EROFS: "the file system is read-only: choose another folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EISDIR: "it is a folder, not a file: choose another path",
+}
+
+
+def os_message(exc: OSError) -> str:
+    """One line for a file-system error: the path, the cause and what to do."""
+    where = exc.filename or "a file"
+    advice = _OS_ADVICE.get(exc.errno, exc.strerror or str(exc))
+    return f"cannot write or read {where}: {advice}"
+
+
+class _Failed(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def clean_errors(fn):
-    """Report expected failures as `Error: ...` with exit code 1, never a traceback."""
-    from detect.daily import RunError
-    from detect.detector.model import WeightsError
-    from detect.detector.slicing import RasterError
-    from detect.imagery.align import RegistrationError
-    from detect.imagery.ingest import IngestError
-    from detect.site import SiteError
-
-    expected = (DetectError, WeightsError, RasterError, IngestError, RegistrationError,
-                RunError, SiteError)
+    """Report a `DetectError` (exit code its own), a file-system or raster error as
+    `Error: ...` in one line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import rasterio.errors
+
         try:
             return fn(*args, **kwargs)
-        except expected as exc:
-            raise click.ClickException(str(exc)) from exc
-        except Exception as exc:
-            import rasterio.errors
-
-            if isinstance(exc, rasterio.errors.RasterioError):
-                raise click.ClickException(f"cannot read raster: {exc}") from exc
-            raise
+        except DetectError as exc:
+            raise _Failed(str(exc), exc.exit_code) from exc
+        except rasterio.errors.RasterioError as exc:
+            raise _Failed(f"cannot read raster: {exc}") from exc
+        except OSError as exc:
+            raise _Failed(os_message(exc)) from exc
 
     return wrapper

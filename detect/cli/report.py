@@ -27,14 +27,15 @@ def report(site_path: Path, date, fmt: str, db) -> None:
     """
     from detect.atomic import write_json, write_text
     from detect.daily import day_folder, render_html
-    from detect.history import History
+    from detect.history import History, writer_lock
     from detect.imagery.ingest import reference_scene
     from detect.report.markdown import render_markdown
     from detect.site import load_site
 
     site = load_site(site_path)
     day = date.isoformat()
-    with History(db or site.default_db) as history:
+    db = db or site.default_db
+    with writer_lock(db), History(db) as history:
         folder = day_folder(site, history, day)
         stored = history.report(day)
         if fmt == "json":
@@ -43,5 +44,5 @@ def report(site_path: Path, date, fmt: str, db) -> None:
             write_text(folder / "report.md", render_markdown(stored))
         else:
             ref = reference_scene(site.reference or site.folder / "reference-first.tif")
-            render_html(site, history, day, ref, folder)
+            render_html(site, history, day, ref)
     click.echo(str(folder / f"report.{fmt}"))

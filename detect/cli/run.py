@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -9,6 +12,7 @@ import click
 from detect.cli.errors import clean_errors
 from detect.cli.options import IsoDate, weights_option
 
+log = logging.getLogger(__name__)
 _site = click.option("--site", "site_path", required=True,
                      type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="The site's site.yaml.")
@@ -28,12 +32,20 @@ _db = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
 @click.option("--conf", type=click.FloatRange(0, 1), default=None,
               help="Detection confidence (default: the operating point in the weights' "
               "model card, weights/detect-obb.json).")
-@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--quiet", is_flag=True, help="No progress display (as `detect -q run`).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit with code 3 when an alert fired.")
+@click.option("--no-wait", is_flag=True, help="Fail at once (exit code 5) when another run is "
+              "writing the site's history, instead of waiting for it.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of the day to "
+              "stdout instead of the report.")
 @clean_errors
 def run(drop: Path, site_path: Path, date, out, db, weights: Path, conf, quiet: bool,
-        fail_on_alert: bool) -> None:
+        fail_on_alert: bool, no_wait: bool, as_json: bool) -> None:
     """Process one day's DROP (a folder of tiles, or one image) for a site.
+
+    \b
+    Exit codes: 0 done, 1 error, 3 an alert fired (with --fail-on-alert),
+    5 another run holds the history (with --no-wait).
 
     \b
     Example:
@@ -42,21 +54,31 @@ def run(drop: Path, site_path: Path, date, out, db, weights: Path, conf, quiet: 
     from detect.daily import RunOptions, run_day
     from detect.site import load_site
 
+    if quiet:
+        logging.getLogger("detect").setLevel(logging.WARNING)
     site = load_site(site_path)
-
-    def progress(stage: str) -> None:
-        if not quiet or "failed" in stage:
-            click.echo(f"[{drop.name}] {stage}", err=True)
-
-    report, folder = run_day(RunOptions(drop, site, weights, date, out, db, conf), progress)
-    if not quiet:
-        click.echo(f"[{drop.name}] report: {folder / 'report.md'}", err=True)
-    click.echo((folder / "report.md").read_text().rstrip())
+    report, folder = run_day(RunOptions(drop, site, weights, date, out, db, conf,
+                                        wait=not no_wait))
+    log.info("[%s] report: %s", drop.name, folder / "report.md")
+    if as_json:
+        click.echo(json.dumps(day_summary(report, folder)))
+    else:
+        click.echo((folder / "report.md").read_text().rstrip())
     for alert in report["alerts"]:
-        click.echo(f"ALERT {alert['rule']}: {alert['metric']} {alert['value']:g} "
-                   f"{alert['threshold']}", err=True)
+        log.warning("ALERT %s: %s %g %s", alert["rule"], alert["metric"], alert["value"],
+                    alert["threshold"])
     if fail_on_alert and report["alerts"]:
         raise SystemExit(3)
+
+
+def day_summary(report: dict, folder: Path) -> dict:
+    """The machine-readable summary of a processed day that `--json` prints."""
+    return {"site": report["site"], "date": report["date"],
+            "previous_date": report["previous_date"], "folder": str(folder),
+            "total_aircraft": report["total_aircraft"],
+            "by_type": report["counts"]["by_type"],
+            "events": dict(Counter(e["kind"] for e in report["events"])),
+            "alerts": [a["rule"] for a in report["alerts"]]}
 
 
 @click.command()

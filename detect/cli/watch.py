@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -19,14 +21,20 @@ from detect.cli.options import weights_option
               help="Seconds between scans.")
 @click.option("--settle", type=click.FloatRange(0), default=5.0, show_default=True,
               help="A drop is complete when no file changed for this many seconds.")
-@click.option("--once", is_flag=True, help="Scan once and exit.")
+@click.option("--once", is_flag=True, help="Scan once, waiting for drops still arriving, "
+              "and exit.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path))
 @weights_option
+@click.option("--json", "as_json", is_flag=True, help="Print each scan's result as one JSON "
+              "line on stdout.")
 @clean_errors
 def watch(inbox: Path, site_path: Path, interval: float, settle: float, once: bool, db,
-          weights: Path) -> None:
+          weights: Path, as_json: bool) -> None:
     """Process each new drop folder in INBOX once, in date order; failures go to
     INBOX/failed/ with an error.txt.
+
+    \b
+    Exit codes (with --once): 0 every drop done or skipped, 1 error, 4 a drop failed.
 
     \b
     Example:
@@ -39,9 +47,12 @@ def watch(inbox: Path, site_path: Path, interval: float, settle: float, once: bo
     site = load_site(site_path)
     opts = RunOptions(inbox, site, weights, db=db)
     while True:
-        result = scan(inbox, opts, settle, log=lambda m: click.echo(m, err=True))
-        if once:
+        result = scan(inbox, opts, settle, wait=once)
+        if as_json:
+            click.echo(json.dumps(asdict(result)))
+        elif once:
             click.echo(f"processed {len(result.processed)}, skipped {len(result.skipped)}, "
                        f"failed {len(result.failed)}")
-            return
+        if once:
+            raise SystemExit(4 if result.failed else 0)
         time.sleep(interval)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detect.errors import DetectError
+
 
 def _weights_dir() -> Path:
     """`detect/weights` in an installed package, else the checkout's `weights/`."""
@@ -76,7 +78,7 @@ def prepare_offline() -> Path:
     return cfg
 
 
-class WeightsError(Exception):
+class WeightsError(DetectError):
     """Weights that are missing or cannot be loaded."""
 
 

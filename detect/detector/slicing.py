@@ -24,6 +24,7 @@ from shapely.geometry import Polygon, box
 from tqdm import tqdm
 
 from detect.detector.model import MODEL_GSD, MODEL_IMGSZ, predict_obb
+from detect.errors import DetectError
 from detect.geo import ground_distance
 from detect.geotiff import percentile_stretch
 from detect.objects import Objects
@@ -32,7 +33,7 @@ CACHE_MB = 128
 VEHICLE_CONTAIN = 0.15  # overlap (of the smaller box) that makes two vehicle boxes one vehicle
 
 
-class RasterError(Exception):
+class RasterError(DetectError):
     """An image the detector cannot work on, with what to do about it."""
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detect.errors import DetectError
 from detect.imagery import normalise
 from detect.imagery.change import cloud_mask
 from detect.imagery.ingest import Scene
 from detect.imagery.register import Registration, register, warp_gray, warp_valid
 
 
-class RegistrationError(Exception):
+class RegistrationError(DetectError):
     """A day that cannot be registered to the reference."""
 
 

@@ -19,6 +19,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
+from detect.errors import DetectError
 from detect.geotiff import percentile_stretch
 from detect.grid import Grid
 
@@ -26,7 +27,7 @@ RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".j2k", ".jpg", ".jpeg", ".png", ".v
 BLOCK_ROWS = 512
 
 
-class IngestError(Exception):
+class IngestError(DetectError):
     """A drop that cannot be brought onto the base grid."""
 
 
@@ -120,7 +121,11 @@ def ingest(files: list[Path], grid: Grid) -> Scene:
                 continue
             used += 1
             acquired = acquired or acquisition_time(ds)
-            _read_into(ds, grid, rgb, valid)
+            try:
+                _read_into(ds, grid, rgb, valid)
+            except rasterio.errors.RasterioError as exc:
+                raise IngestError(f"cannot read {path}: truncated or damaged ({exc}); "
+                                  "deliver it again") from exc
     if not used:
         raise IngestError("the drop does not overlap the base (check its location and CRS)")
     if not valid.any():
