@@ -25,7 +25,7 @@ from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
 from detect.detector.pipeline import detect_objects
 from detect.errors import DetectError
-from detect.geo import to_lonlat
+from detect.geo import polygon_geometry, to_lonlat
 from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History, writer_lock
@@ -214,11 +214,9 @@ def detections_geojson(objects: list[dict], crs: str) -> dict:
     feats = []
     for o in objects:
         c = np.asarray(o["corners"])
-        lon, lat = to_lonlat(crs, c[:, 0], c[:, 1])
-        ring = [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
         props = {**o["props"], "status": o["status"], "zone": o.get("zone")}
         feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}})
+                      "geometry": polygon_geometry(*to_lonlat(crs, c[:, 0], c[:, 1]))})
     return {"type": "FeatureCollection", "features": feats}
 
 

@@ -47,6 +47,17 @@ def reproject_geometry(geom, src, dst, decimals: int | None = None):
     return shapely.transform(geom, move, interleaved=False)
 
 
+def polygon_geometry(xs, ys, decimals: int = 7) -> dict:
+    """A GeoJSON Polygon of one ring, closed and counter-clockwise (RFC 7946)."""
+    ring = np.round(np.column_stack([xs, ys]).astype(float), decimals)
+    return oriented(shapely.Polygon(ring))
+
+
+def oriented(geom) -> dict:
+    """A shapely geometry as GeoJSON with exterior rings counter-clockwise (RFC 7946)."""
+    return shapely.geometry.mapping(shapely.orient_polygons(geom))
+
+
 def to_lonlat(crs, xs, ys) -> tuple[np.ndarray, np.ndarray]:
     """Map coordinates to WGS84 longitude/latitude."""
     return transform_xy(crs, WGS84, xs, ys)

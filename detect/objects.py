@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detect.geo import GEOD, to_lonlat
+from detect.geo import GEOD, polygon_geometry, to_lonlat
 
 CLASSES = ("aircraft", "helicopter", "vehicle")
 
@@ -104,11 +104,9 @@ class Objects:
     def to_geojson(self) -> dict:
         """A GeoJSON FeatureCollection: WGS84 (RFC 7946), or pixel coordinates when no CRS."""
         ring = self.lonlat() if self.crs is not None else self.corners
-        features = []
-        for i, props in enumerate(self.records()):
-            coords = [[round(float(x), 7), round(float(y), 7)] for x, y in ring[i]]
-            features.append({"type": "Feature", "properties": props, "geometry": {
-                "type": "Polygon", "coordinates": [coords + coords[:1]]}})
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": polygon_geometry(ring[i][:, 0], ring[i][:, 1])}
+                    for i, props in enumerate(self.records())]
         out = {"type": "FeatureCollection", "features": features}
         if self.crs is None:
             out["coordinates"] = "pixel"

@@ -11,10 +11,15 @@
                                # the civil types at a military field and the other way round
     rules: [...]               # optional: alert rules (see detect.alerts)
     notify: [json://host/path] # optional: Apprise URLs that fired alerts are sent to
+
+Any other key is an error (a misspelt `rules:` must not drop every rule silently). Zones are
+valid polygons in WGS84 longitude/latitude, unless the GeoJSON declares its CRS with a `crs`
+member (`{"type": "name", "properties": {"name": "EPSG:32636"}}`, as QGIS writes it).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +28,7 @@ import yaml
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry import Point, shape
+from shapely.validation import explain_validity
 
 from detect.alerts import RuleError, parse_rules
 from detect.errors import DetectError
@@ -78,8 +84,20 @@ class Site:
         return self.folder / "reports"
 
 
+FIELDS_KNOWN = ("name", "crs", "gsd", "reference", "zones", "types", "field", "rules",
+                "notify")
+
+
 def _fail(path: Path, msg: str):
     raise SiteError(f"{path}: {msg}")
+
+
+def _check_keys(path: Path, raw: dict) -> None:
+    for key in raw:
+        if key not in FIELDS_KNOWN:
+            near = difflib.get_close_matches(str(key), FIELDS_KNOWN, n=1)
+            hint = f"did you mean `{near[0]}`? " if near else ""
+            _fail(path, f"unknown field `{key}`: {hint}known fields: {', '.join(FIELDS_KNOWN)}")
 
 
 def load_site(path: str | Path) -> Site:
@@ -91,6 +109,7 @@ def load_site(path: str | Path) -> Site:
         _fail(path, f"cannot read: {exc}")
     if not isinstance(raw, dict):
         _fail(path, "must be a mapping of fields (name, crs, gsd, reference, zones)")
+    _check_keys(path, raw)
     for key in ("name", "crs", "gsd", "reference", "zones"):
         if key not in raw:
             _fail(path, f"missing field `{key}`")
@@ -129,19 +148,54 @@ def load_site(path: str | Path) -> Site:
 
 
 def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:
+    def fail(msg: str):
+        _fail(site_path, f"field `zones`: {path}: {msg}")
+
     try:
         data = json.loads(path.read_text())
         features = data["features"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        _fail(site_path, f"field `zones`: cannot read {path} as a GeoJSON FeatureCollection "
-                         f"({exc})")
+        fail(f"cannot read it as a GeoJSON FeatureCollection ({exc})")
+    declared = _declared_crs(data, fail)
     zones = []
     for i, f in enumerate(features):
         name = (f.get("properties") or {}).get("name")
         if not name:
-            _fail(site_path, f"field `zones`: feature {i} of {path} has no `name` property")
-        geom = shape(f["geometry"])
-        zones.append(Zone(name, reproject_geometry(geom, WGS84, crs)))
+            fail(f"feature {i} has no `name` property")
+        geom = _polygon(f.get("geometry"), f"zone {name!r}", declared, fail)
+        zones.append(Zone(name, reproject_geometry(geom, declared or WGS84, crs)))
     if not zones:
-        _fail(site_path, f"field `zones`: {path} holds no zones")
+        fail("holds no zones")
     return zones
+
+
+def _declared_crs(data: dict, fail) -> str | None:
+    """The CRS a GeoJSON declares with a `crs` member, else None (WGS84)."""
+    if "crs" not in data:
+        return None
+    try:
+        return CRS.from_user_input(data["crs"]["properties"]["name"]).to_string()
+    except (CRSError, KeyError, TypeError):
+        fail(f"cannot use its `crs` member {data['crs']!r}: write "
+             '{"type": "name", "properties": {"name": "EPSG:CODE"}}')
+
+
+def _polygon(geometry, what: str, declared: str | None, fail):
+    """A zone's geometry, checked: a valid, non-empty (multi)polygon in range of WGS84
+    unless the file declares another CRS."""
+    try:
+        geom = shape(geometry)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        fail(f"{what}: not a GeoJSON geometry ({exc})")
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        fail(f"{what}: must be a Polygon or MultiPolygon, got {geom.geom_type}")
+    if not geom.is_valid:
+        fail(f"{what}: not a valid polygon ({explain_validity(geom)}); fix it, e.g. in QGIS "
+             "with Vector > Geometry Tools > Fix Geometries")
+    minx, miny, maxx, maxy = geom.bounds
+    in_range = max(abs(minx), abs(maxx)) <= 180 and max(abs(miny), abs(maxy)) <= 90
+    if declared is None and not in_range:
+        fail(f"{what}: coordinates ({minx:.6g}, {miny:.6g}) are not WGS84 longitude/latitude; "
+             "are they projected metres? Reproject the zones to WGS84 or declare their CRS "
+             'with a `crs` member: {"type": "name", "properties": {"name": "EPSG:CODE"}}')
+    return geom

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -182,11 +185,29 @@ def test_watch_once_processes_each_drop_once_and_moves_bad_ones_aside(sample_bas
     assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS
 
 
-def test_the_copyable_workflow_runs_the_job_and_uploads_reports():
+def test_the_copyable_workflow_runs_daily_keeps_history_and_skips_stored_days(sample_base,
+                                                                                tmp_path):
     wf = yaml.safe_load((Path(__file__).parents[1] / ".github/workflows/detect.yml").read_text())
-    steps = wf["jobs"]["daily"]["steps"]
-    text = json.dumps(steps)
-    assert "detect run" in text and "--fail-on-alert" in text and "upload-artifact" in text
+    assert wf[True]["schedule"][0]["cron"]  # `on:` reads as True in YAML 1.1
+    steps = {s.get("name", s.get("uses")): s for s in wf["jobs"]["daily"]["steps"]}
+    kept = [s["with"]["path"] for s in steps.values() if "actions/cache" in s.get("uses", "")]
+    assert len(kept) == 2 and all("history.sqlite" in k and "reports" in k for k in kept)
+    assert any("upload-artifact" in s.get("uses", "") for s in steps.values())
+    script = next(s["run"] for s in steps.values() if "--fail-on-alert" in s.get("run", ""))
+    base = copy_base(sample_base, tmp_path / "base")
+    for day in DAYS[2:]:
+        shutil.rmtree(base / "drops" / day)
+    env = {**os.environ, "SITE": str(base),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    first = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    stamp = (base / "reports" / DAYS[0] / "report.json").stat().st_mtime_ns
+    second = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True,
+                            text=True)
+    assert second.returncode == 0 and not second.stderr, second.stderr
+    assert (base / "reports" / DAYS[0] / "report.json").stat().st_mtime_ns == stamp
+    con = sqlite3.connect(base / "history.sqlite")
+    assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS[:2]
 
 
 def test_rules_over_the_sample_base_history_fire_exactly_when_truth_says(sample_run,

@@ -30,6 +30,7 @@ from detect.geotiff import percentile_stretch
 from detect.objects import Objects
 
 CACHE_MB = 128
+MASK_PX = 2048  # longest side of the decimated validity mask that picks the slices with data
 VEHICLE_CONTAIN = 0.15  # overlap (of the smaller box) that makes two vehicle boxes one vehicle
 
 
@@ -122,6 +123,27 @@ def slice_windows(region: Window, step: float, size: float, ky: float = 1.0) -> 
             for c in starts(region.col_off, region.width, size, step)]
 
 
+def with_data(ds, windows: list[Window]) -> list[Window]:
+    """The windows that hold any valid pixel, judged on the dataset mask read decimated to
+    at most MASK_PX a side (averaged, so one valid pixel counts); every window when the
+    raster declares all its pixels valid."""
+    if all(flags == [rasterio.enums.MaskFlags.all_valid] for flags in ds.mask_flag_enums):
+        return windows
+    k = max(1, math.ceil(max(ds.width, ds.height) / MASK_PX))
+    h, w = math.ceil(ds.height / k), math.ceil(ds.width / k)
+    with rasterio.Env(GDAL_CACHEMAX=CACHE_MB * 2**20):
+        mask = ds.dataset_mask(out_shape=(h, w), resampling=Resampling.average) > 0
+    sy, sx = h / ds.height, w / ds.width
+
+    def has_data(win: Window) -> bool:
+        r0, c0 = max(0, int(win.row_off * sy)), max(0, int(win.col_off * sx))
+        r1 = min(h, math.ceil((win.row_off + win.height) * sy))
+        c1 = min(w, math.ceil((win.col_off + win.width) * sx))
+        return bool(mask[r0:r1, c0:c1].any())
+
+    return [win for win in windows if has_data(win)]
+
+
 def _region(ds, aoi) -> Window:
     full = Window(0, 0, ds.width, ds.height)
     if aoi is None:
@@ -164,6 +186,10 @@ def detect_raster(ds, model, *, gsd: float | None = None, aoi=None,
     if aoi is not None:
         t = ds.transform if georef else rasterio.Affine.identity()
         windows = [w for w in windows if aoi.intersects(box(*rasterio.windows.bounds(w, t)))]
+    windows = with_data(ds, windows)
+    if not windows:
+        raise RasterError("the image holds no valid pixels where objects are looked for "
+                          "(all nodata)")
     # GDAL's block cache would otherwise grow to 5% of RAM as a large raster streams through
     with rasterio.Env(GDAL_CACHEMAX=CACHE_MB * 2**20):
         corners, confs, classes, seams = _predict(Reader(ds), windows, region, model, cfg,
@@ -191,16 +217,20 @@ def _predict(reader: Reader, windows: list[Window], region: Window, model, cfg: 
     bar = tqdm(total=len(windows), desc="detect", unit="slice", disable=not progress or
                len(windows) < 8, leave=False)
     for batch in _batches(windows, cfg.batch):
-        images = [reader.read(w, cfg.size) for w in batch]
-        for w, (c, p, names) in zip(batch, predict_obb(model, images, cfg.conf, cfg.size),
-                                    strict=True):
+        bar.update(len(batch))
+        read = [(w, reader.read(w, cfg.size)) for w in batch]
+        read = [(w, img) for w, img in read if img.any()]  # an empty slice is never predicted
+        if not read:
+            continue
+        batch, images = zip(*read, strict=True)
+        for w, (c, p, names) in zip(batch, predict_obb(model, list(images), cfg.conf,
+                                                       cfg.size), strict=True):
             interior = _interior_edges(w, region)
             for box_px, conf, name in zip(c, p, names, strict=True):
                 seams.append(_touches(box_px, interior, cfg.size))
                 corners.append(box_px * list(k) + [w.col_off, w.row_off])
                 confs.append(conf)
                 classes.append(name)
-        bar.update(len(batch))
         _release_freed_memory()
     bar.close()
     return corners, confs, classes, seams

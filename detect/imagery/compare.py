@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from shapely.geometry import mapping
 
-from detect.geo import WGS84, reproject_geometry
+from detect.geo import WGS84, oriented, reproject_geometry
 from detect.geotiff import write_cog
 from detect.imagery.align import Aligned, align
 from detect.imagery.change import Change, detect_change
@@ -51,6 +50,6 @@ def regions_geojson(result: Change) -> dict:
     """Change regions as a WGS84 FeatureCollection with their ground area and mean score."""
     features = [{"type": "Feature",
                  "properties": {"area_m2": round(r.area_m2, 1), "score": round(r.score, 3)},
-                 "geometry": mapping(reproject_geometry(r.polygon, result.grid.crs, WGS84, 7))}
+                 "geometry": oriented(reproject_geometry(r.polygon, result.grid.crs, WGS84, 7))}
                 for r in result.regions]
     return {"type": "FeatureCollection", "features": features}

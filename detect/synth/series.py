@@ -14,7 +14,7 @@ import yaml
 from rasterio.transform import Affine, from_origin
 
 from detect.atomic import write_json, write_text
-from detect.geo import to_lonlat, transform_xy, utm_crs
+from detect.geo import polygon_geometry, to_lonlat, transform_xy, utm_crs
 from detect.geotiff import write_cog
 from detect.identify.catalogue import get_type
 from detect.synth.scenario import Day, Placement, events, make_scenario
@@ -288,11 +288,9 @@ def _write_site(s: _Series, out: Path) -> None:
     for name, poly in s.layout.zones.items():
         half = s.extent / 2
         ring = [(min(max(e, -half), half), min(max(n, -half), half)) for e, n in poly]
-        xs, ys = zip(*(s.map_xy(e, n) for e, n in ring + ring[:1]), strict=True)
-        lon, lat = to_lonlat(s.crs, xs, ys)
-        features.append({"type": "Feature", "properties": {"name": name}, "geometry": {
-            "type": "Polygon", "coordinates": [[[round(float(a), 7), round(float(b), 7)]
-                                                for a, b in zip(lon, lat, strict=True)]]}})
+        xs, ys = zip(*(s.map_xy(e, n) for e, n in ring), strict=True)
+        features.append({"type": "Feature", "properties": {"name": name},
+                         "geometry": polygon_geometry(*to_lonlat(s.crs, xs, ys))})
     write_json(out / "zones.geojson", {"type": "FeatureCollection", "features": features})
     site = {"name": s.o.name, "crs": s.crs, "gsd": s.o.gsd, "reference": "reference.tif",
             "zones": "zones.geojson", "field": "military"}  # the renderer draws military types
