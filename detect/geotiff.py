@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -10,6 +13,7 @@ import rasterio.shutil
 from rasterio.io import MemoryFile
 
 from detect.atomic import atomic_path
+from detect.errors import DetectError
 
 
 def percentile_stretch(ds, bands: list[int]) -> tuple[float, float] | None:
@@ -42,5 +46,16 @@ def write_cog(path: str | os.PathLike, data: np.ndarray, transform, crs, nodata=
         if tags:
             ds.update_tags(**tags)
         with atomic_path(path) as tmp:
-            rasterio.shutil.copy(ds, tmp, driver="COG", compress="DEFLATE", predictor=predictor,
-                                 blocksize=256, overviews=overviews)
+            try:
+                rasterio.shutil.copy(ds, tmp, driver="COG", compress="DEFLATE",
+                                     predictor=predictor, blocksize=256, overviews=overviews)
+            except Exception as exc:  # GDAL reports a full disk as a bare seek or write error
+                raise _write_error(Path(path), data.nbytes, exc) from exc
+
+
+def _write_error(path: Path, size: int, exc: Exception) -> Exception:
+    """The error to raise for a GeoTIFF that could not be written: a full disk where less
+    than the raster's uncompressed size is free, else the driver's message."""
+    if shutil.disk_usage(path.parent).free < size:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return DetectError(f"cannot write {path}: {exc}")
