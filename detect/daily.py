@@ -25,7 +25,7 @@ from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
 from detect.detector.pipeline import detect_objects
 from detect.errors import DetectError
-from detect.geo import polygon_geometry, to_lonlat
+from detect.geo import WGS84, oriented, polygon_geometry, reproject_geometry, to_lonlat
 from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History, writer_lock
@@ -35,6 +35,7 @@ from detect.imagery.align import align
 from detect.imagery.change import Change, detect_change, likeness
 from detect.imagery.compare import regions_geojson
 from detect.imagery.ingest import acquisition_time, drop_files, ingest, reference_scene
+from detect.imagery.stac import REMOTE_ENV, StacDrop, day_item, is_stac, read_stac
 from detect.objects import Objects
 from detect.report.build import build_report
 from detect.report.markdown import render_markdown
@@ -52,7 +53,7 @@ class RunError(DetectError):
 
 @dataclass
 class RunOptions:
-    drop: Path
+    drop: Path | str  # a folder, an image, or a STAC Item/ItemCollection (file or URL)
     site: Site
     weights: Path
     date: dt.date | None = None
@@ -62,11 +63,31 @@ class RunOptions:
     wait: bool = True  # wait for another run on the base to finish (else fail at once)
 
 
-def resolve_date(drop: Path, files: list[Path], explicit: dt.date | None) -> str:
-    """--date, else the TIFF acquisition tags, else a YYYY-MM-DD in the drop's name."""
+@dataclass(frozen=True)
+class DropInputs:
+    """What a drop holds: its image files or hrefs, and the STAC items they came from."""
+
+    files: list[Path | str]
+    stac: StacDrop | None = None
+
+
+def drop_inputs(drop: Path | str, site: Site) -> DropInputs:
+    """The images of a drop: a folder of tiles, one image, or a STAC Item or ItemCollection
+    (a .json file or an http(s) URL; see `detect.imagery.stac`)."""
+    if is_stac(drop):
+        stac = read_stac(drop, site.stac_asset)
+        return DropInputs(stac.hrefs, stac)
+    return DropInputs(drop_files(Path(drop)))
+
+
+def resolve_date(drop: Path | str, inputs: DropInputs, explicit: dt.date | None) -> str:
+    """--date, else the STAC items' date, else the TIFF acquisition tags, else a YYYY-MM-DD
+    in the drop's name."""
     if explicit:
         return explicit.isoformat()
-    for f in files:
+    if inputs.stac:
+        return inputs.stac.date.isoformat()
+    for f in inputs.files:
         try:
             with rasterio.open(f) as ds:
                 when = acquisition_time(ds)
@@ -74,7 +95,7 @@ def resolve_date(drop: Path, files: list[Path], explicit: dt.date | None) -> str
             continue
         if when:
             return when.date().isoformat()
-    m = DATE_IN_NAME.search(drop.name) or DATE_IN_NAME.search(str(drop))
+    m = DATE_IN_NAME.search(Path(drop).name) or DATE_IN_NAME.search(str(drop))
     if m:
         return m.group(1)
     raise RunError(f"cannot tell the date of {drop}: give --date YYYY-MM-DD")
@@ -202,8 +223,11 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
 
 
 def _render(folder: Path, report: dict, objects: list[dict], change: Change | None,
-            crs: str) -> None:
+            crs: str, site: Site) -> None:
     write_json(folder / "report.json", report)
+    base = unary_union([z.polygon for z in site.zones])
+    lonlat = reproject_geometry(base, crs, WGS84, 7)
+    write_json(folder / "item.json", day_item(report, oriented(lonlat), list(lonlat.bounds)))
     write_text(folder / "report.md", render_markdown(report))
     write_json(folder / "detections.geojson", detections_geojson(objects, crs))
     if change is not None:
@@ -296,23 +320,25 @@ def run_day(opts: RunOptions) -> tuple[dict, Path]:
     """Process one drop; returns the day's report and its folder. One run per base at a time:
     a second waits for the history's writer lock (or fails at once, `opts.wait` False)."""
     site = opts.site
-    files = drop_files(opts.drop)
-    date = resolve_date(opts.drop, files, opts.date)
+    inputs = drop_inputs(opts.drop, site)
+    date = resolve_date(opts.drop, inputs, opts.date)
     folder = _day_folder(opts, date)
     db = opts.db or site.default_db
-    stages = Stages(opts.drop.name)
+    stages = Stages(Path(str(opts.drop)).name)
     with writer_lock(db, opts.wait), History(db) as history:
         _clear_stale(folder.parent)
         _clear_stale(site.reports)
         stages("ingest")
-        ref = _reference(site, files)
-        day = ingest(files, ref.grid)
+        with rasterio.Env(**REMOTE_ENV):
+            ref = _reference(site, inputs.files)
+            day = ingest(inputs.files, ref.grid)
         dup = history.date_of_sources([s["sha256"] for s in day.sources])
         if dup and dup != date:
             raise RunError(f"duplicate drop: these files were already processed as {dup}")
         staging = Staging(site, history)
         try:
-            report = _process(opts, date, folder, ref, day, history, staging, stages)
+            report = _process(opts, date, folder, ref, day, inputs.stac, history, staging,
+                              stages)
             staging.swap()
         finally:
             staging.discard()
@@ -321,8 +347,8 @@ def run_day(opts: RunOptions) -> tuple[dict, Path]:
     return report, folder
 
 
-def _process(opts: RunOptions, date: str, folder: Path, ref, day, history: History,
-             staging: Staging, stages: Stages) -> dict:
+def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop | None,
+             history: History, staging: Staging, stages: Stages) -> dict:
     """Every stage from registration to the history's commit, writing the day's folder (and
     the later days' it changes) as partial folders of `staging`."""
     site = opts.site
@@ -341,11 +367,13 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, history: Histo
     unseen = float((images.unseen | ~images.valid).mean())
     acquired = day.acquired.isoformat() if day.acquired else None
     acq = _acquisition(day.sources, acquired, aligned, unseen)
+    if stac:
+        acq["stac"] = stac.items
     alerts = _alerts(history, site, date, stored, evts)
     stages("report")
     report = build_report(site.name, date, prev_date, acq, stored, evts, change.summary(),
                           Path(opts.weights).name, alerts, stages.stop())
-    _render(tmp, report, stored, change, ref.grid.crs)
+    _render(tmp, report, stored, change, ref.grid.crs, site)
     write_json(tmp / "alerts.json", alerts)
     stages("store")
     image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
@@ -366,7 +394,7 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, history: Histo
         for after in (d for d in history.dates() if d > date):  # their plots count this day
             part = staging.new(after, day_folder(site, history, after), keep_files=True)
             if after in later:
-                _render(part, *later[after][2:])
+                _render(part, *later[after][2:], site)
             render_html(site, history, after, ref, staging)
     return report
 

@@ -11,6 +11,8 @@
                                # the civil types at a military field and the other way round
     rules: [...]               # optional: alert rules (see detect.alerts)
     notify: [json://host/path] # optional: Apprise URLs that fired alerts are sent to
+    stac_asset: visual         # optional: the asset key of STAC items to read (default: the
+                               # assets with role visual, else data; see detect.imagery.stac)
 
 Any other key is an error (a misspelt `rules:` must not drop every rule silently). Zones are
 valid polygons in WGS84 longitude/latitude, unless the GeoJSON declares its CRS with a `crs`
@@ -60,6 +62,7 @@ class Site:
     notify: list[str] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
     airfield: str | None = None  # `field:` military, civil or joint
+    stac_asset: str | None = None  # the asset key of STAC items to read
 
     @property
     def prior(self) -> Prior | None:
@@ -85,7 +88,7 @@ class Site:
 
 
 FIELDS_KNOWN = ("name", "crs", "gsd", "reference", "zones", "types", "field", "rules",
-                "notify")
+                "notify", "stac_asset")
 
 
 def _fail(path: Path, msg: str):
@@ -143,8 +146,11 @@ def load_site(path: str | Path) -> Site:
     notify = raw.get("notify") or []
     if not isinstance(notify, list) or not all(isinstance(u, str) for u in notify):
         _fail(path, "field `notify`: must be a list of Apprise URLs")
+    stac_asset = raw.get("stac_asset")
+    if stac_asset is not None and not isinstance(stac_asset, str):
+        _fail(path, f"field `stac_asset`: must be an asset key, got {stac_asset!r}")
     return Site(path, str(raw["name"]), crs, float(gsd), reference, zones, types, rules,
-                notify, raw, airfield)
+                notify, raw, airfield, stac_asset)
 
 
 def _zones(site_path: Path, path: Path, crs: str) -> list[Zone]:

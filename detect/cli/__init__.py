@@ -8,6 +8,7 @@ import click
 
 from detect import __version__
 from detect.cli.aircraft import aircraft
+from detect.cli.batch import batch
 from detect.cli.eval import evaluate
 from detect.cli.register import change, register
 from detect.cli.report import report
@@ -48,6 +49,7 @@ def main(verbose: int, quiet: bool) -> None:
 
 
 main.add_command(aircraft)
+main.add_command(batch)
 main.add_command(change)
 main.add_command(evaluate)
 main.add_command(history)

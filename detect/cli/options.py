@@ -38,6 +38,18 @@ class EpsgCode(click.ParamType):
         return value.upper()
 
 
+class Drop(click.ParamType):
+    """A drop: an existing folder or file, or an http(s) URL of a STAC Item."""
+
+    name = "DROP"
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if text.startswith(("http://", "https://")):
+            return text
+        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)
+
+
 def weights_option(fn):
     """`--weights PATH`, defaulting to the project's own trained weights."""
     from detect.detector.model import DEFAULT_WEIGHTS

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from detect.cli.errors import clean_errors
-from detect.cli.options import IsoDate, weights_option
+from detect.cli.options import Drop, IsoDate, weights_option
 
 log = logging.getLogger(__name__)
 _site = click.option("--site", "site_path", required=True,
@@ -21,7 +21,7 @@ _db = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
 
 
 @click.command()
-@click.argument("drop", type=click.Path(exists=True, path_type=Path))
+@click.argument("drop", type=Drop())
 @_site
 @click.option("--date", type=IsoDate(), help="Date of the drop (default: from the TIFF tags or "
               "a YYYY-MM-DD in the drop's name).")
@@ -39,9 +39,10 @@ _db = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of the day to "
               "stdout instead of the report.")
 @clean_errors
-def run(drop: Path, site_path: Path, date, out, db, weights: Path, conf, quiet: bool,
+def run(drop: Path | str, site_path: Path, date, out, db, weights: Path, conf, quiet: bool,
         fail_on_alert: bool, no_wait: bool, as_json: bool) -> None:
-    """Process one day's DROP (a folder of tiles, or one image) for a site.
+    """Process one day's DROP for a site: a folder of tiles, one image, or a STAC Item or
+    ItemCollection (a .json file or an http(s) URL) whose image assets are read in windows.
 
     \b
     Exit codes: 0 done, 1 error, 3 an alert fired (with --fail-on-alert),
@@ -59,7 +60,7 @@ def run(drop: Path, site_path: Path, date, out, db, weights: Path, conf, quiet: 
     site = load_site(site_path)
     report, folder = run_day(RunOptions(drop, site, weights, date, out, db, conf,
                                         wait=not no_wait))
-    log.info("[%s] report: %s", drop.name, folder / "report.md")
+    log.info("[%s] report: %s", Path(str(drop)).name, folder / "report.md")
     if as_json:
         click.echo(json.dumps(day_summary(report, folder)))
     else:
@@ -88,23 +89,35 @@ def day_summary(report: dict, folder: Path) -> dict:
               help="Write counts by type per day as CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a stacked plot of counts by type per day (PNG).")
+@click.option("--stac", "stac_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a STAC catalog of every stored day (their item.json) to this folder.")
 @clean_errors
-def history(site_path: Path, db, csv_path, plot) -> None:
+def history(site_path: Path, db, csv_path, plot, stac_dir) -> None:
     """Counts by type per day from the site's history.
 
     \b
     Example:
       detect history --site imagery/sample-base/site.yaml --csv counts.csv --plot counts.png
     """
+    from detect.daily import day_folder
     from detect.history import History
+    from detect.imagery.stac import write_catalog
     from detect.report.history import counts_table, write_csv, write_plot
     from detect.site import load_site
 
     site = load_site(site_path)
     with History(db or site.default_db) as h:
         counts = h.counts_by_type()
+        items = [day_folder(site, h, d) / "item.json" for d in h.dates()]
     click.echo(counts_table(counts))
     if csv_path:
         write_csv(csv_path, counts)
     if plot:
         write_plot(plot, counts, site.name)
+    if stac_dir:
+        missing = [p.parent.name for p in items if not p.is_file()]
+        if missing:
+            log.warning("no item.json for %s (stored by an older version): run those days "
+                        "again to include them", ", ".join(missing))
+        catalog = write_catalog([p for p in items if p.is_file()], stac_dir, site.name)
+        log.info("STAC catalog of %d days: %s", len(items) - len(missing), catalog)

@@ -60,12 +60,21 @@ def drop_files(drop: Path) -> list[Path]:
     return files
 
 
-def file_hash(path: Path) -> str:
+def file_hash(path: Path | str) -> str:
+    """The SHA-256 of a file's bytes; of a remote href (a URL), the SHA-256 of the href itself,
+    since its bytes are read in windows and never fetched whole."""
+    if "://" in str(path):
+        return hashlib.sha256(str(path).encode()).hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _name(path: Path | str) -> str:
+    """How a source is recorded: a file by its name, a remote href in full."""
+    return str(path) if "://" in str(path) else Path(path).name
 
 
 def acquisition_time(ds) -> dt.datetime | None:
@@ -109,14 +118,14 @@ def _open(path: Path):
         raise IngestError(f"cannot read {path}: not a readable raster ({exc})") from exc
 
 
-def ingest(files: list[Path], grid: Grid) -> Scene:
+def ingest(files: list[Path | str], grid: Grid) -> Scene:
     """Mosaic the files onto `grid`. Raises IngestError when nothing overlaps the base."""
     rgb = np.zeros((3, *grid.shape), np.float32)
     valid = np.zeros(grid.shape, bool)
     sources, acquired, used = [], None, 0
     for path in files:
         with _open(path) as ds:
-            sources.append({"file": path.name, "sha256": file_hash(path)})
+            sources.append({"file": _name(path), "sha256": file_hash(path)})
             if not _overlaps(ds, grid):
                 continue
             used += 1
