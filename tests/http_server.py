@@ -1,5 +1,6 @@
 """A local static file server that honours HTTP range requests (as object stores and CDNs
-do) and counts the bytes it sends per file: what a remote read really fetched."""
+do) and counts the bytes it sends per file: what a remote read really fetched. It can answer
+the first requests of each file with 503, as an overloaded server does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
-def _handler(root: Path, sent: Counter):
+def _handler(root: Path, sent: Counter, refuse: Counter):
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(root), **kwargs)
@@ -21,8 +22,17 @@ def _handler(root: Path, sent: Counter):
         def log_message(self, *args) -> None:
             pass
 
+        def _refused(self, path: Path) -> bool:
+            if refuse[path.name] > 0:
+                refuse[path.name] -= 1
+                self.send_error(503)
+                return True
+            return False
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = Path(self.translate_path(self.path))
+            if self._refused(path):
+                return
             spec = RANGE.match(self.headers.get("Range", ""))
             if not path.is_file():
                 self.send_error(404)
@@ -45,6 +55,8 @@ def _handler(root: Path, sent: Counter):
 
         def do_HEAD(self) -> None:  # noqa: N802
             path = Path(self.translate_path(self.path))
+            if self._refused(path):
+                return
             if not path.is_file():
                 self.send_error(404)
                 return
@@ -57,10 +69,12 @@ def _handler(root: Path, sent: Counter):
 
 
 @contextmanager
-def serve(root: Path):
-    """Serve `root` on a free local port; yields (base URL, bytes sent per file name)."""
+def serve(root: Path, refuse_first: int = 0):
+    """Serve `root` on a free local port, answering the first `refuse_first` requests of each
+    file with 503; yields (base URL, bytes sent per file name)."""
     sent: Counter = Counter()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, sent))
+    refuse: Counter = Counter({p.name: refuse_first for p in root.iterdir()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, sent, refuse))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

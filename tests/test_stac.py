@@ -94,12 +94,13 @@ def _big_scene(base: Path, day: str, path: Path, margin: int = 1536) -> Path:
     return path
 
 
-def test_items_over_http_read_a_small_part_of_each_scene(base, sample_run, tmp_path):
+def test_items_over_http_read_a_small_part_of_each_scene_despite_503s(base, sample_run,
+                                                                      tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     scene = _big_scene(base, DAYS[0], served / "scene.tif")
     _write(served / "item.json", _item(DAYS[0], {"visual": "scene.tif"}, "visual"))
-    with serve(served) as (url, sent):
+    with serve(served, refuse_first=2) as (url, sent):  # transient errors are retried
         result = _run(base, f"{url}/item.json")
     assert result.exit_code == 0, result.output
     report = json.loads((base / "reports" / DAYS[0] / "report.json").read_text())

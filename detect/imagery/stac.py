@@ -11,6 +11,8 @@ s3:// URLs (credentials from the usual AWS environment variables).
 from __future__ import annotations
 
 import datetime as dt
+import time
+import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +57,7 @@ def read_stac(source: str | Path, asset_key: str | None = None) -> StacDrop:
     """The images and date of the Item or ItemCollection at `source`; every item must be
     of one date (one drop is one day)."""
     source = str(source)
-    try:
-        data = pystac.StacIO.default().read_json(source)
-    except Exception as exc:  # pystac wraps an HTTP or file error in a bare Exception
-        raise StacError(f"cannot read STAC {source}: {exc.__cause__ or exc}") from exc
+    data = _read_json(source)
     try:
         if data.get("type") == "FeatureCollection":
             items = list(pystac.ItemCollection.from_dict(data, preserve_dict=False))
@@ -79,6 +78,22 @@ def read_stac(source: str | Path, asset_key: str | None = None) -> StacDrop:
         used.append({"id": item.id, "collection": item.collection_id, "assets": assets})
         hrefs += assets
     return StacDrop(hrefs, dates[0], used)
+
+
+def _read_json(source: str, tries: int = 4, delay_s: float = 1.0) -> dict:
+    """The JSON at `source`, retried with doubling delays on transient HTTP errors (429, 5xx,
+    no connection)."""
+    for attempt in range(tries):
+        try:
+            return pystac.StacIO.default().read_json(source)
+        except Exception as exc:  # pystac wraps an HTTP or file error in a bare Exception
+            cause = exc.__cause__ or exc
+            code = getattr(cause, "code", None)
+            transient = isinstance(cause, urllib.error.URLError) and (
+                code is None or code == 429 or code >= 500)
+            if not transient or attempt == tries - 1:
+                raise StacError(f"cannot read STAC {source}: {cause}") from exc
+            time.sleep(delay_s * 2 ** attempt)
 
 
 def _date(item: pystac.Item, source: str) -> dt.date:
