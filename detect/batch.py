@@ -5,6 +5,7 @@ not stop the others; what the history already holds is skipped."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,8 +81,10 @@ def _client(workers: int, scheduler: str | None) -> Iterator:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with tempfile.TemporaryDirectory(prefix="detect-dask-") as scratch, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, local_directory=scratch) as cluster, \
+            Client(cluster) as client:
         yield client
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.warp import transform_bounds
 from shapely.ops import unary_union
 
 from detect.alerts import deliver, evaluate
@@ -34,7 +35,14 @@ from detect.identify.sightings import follow
 from detect.imagery.align import align
 from detect.imagery.change import Change, detect_change, likeness
 from detect.imagery.compare import regions_geojson
-from detect.imagery.ingest import acquisition_time, drop_files, ingest, reference_scene
+from detect.imagery.ingest import (
+    Scene,
+    acquisition_time,
+    drop_files,
+    ingest,
+    reference_grid,
+    reference_scene,
+)
 from detect.imagery.stac import REMOTE_ENV, StacDrop, day_item, is_stac, read_stac
 from detect.objects import Objects
 from detect.report.build import build_report
@@ -44,6 +52,7 @@ from detect.track import Evidence
 from detect.track import events as track_events
 
 log = logging.getLogger(__name__)
+ZONE_MARGIN_M = 100.0  # ground kept around the zones: context for registration and change
 DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -147,6 +156,9 @@ class DayImages:
 
 
 def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
+    if before.rgb.shape != after.rgb.shape:
+        raise RunError(f"the day before is stored on another grid ({before.rgb.shape[1:]} px, "
+                       f"today {after.rgb.shape[1:]}): run the earlier days again")
     known = before.valid & after.valid
     return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
 
@@ -169,13 +181,23 @@ def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Gr
                     alike=lambda c: likeness(before.rgb, today.rgb, px(c)))
 
 
-def _reference(site: Site, files: list[Path]):
-    """The reference scene: the site's image, or the first day adopted as the reference."""
-    if site.reference is not None:
-        return reference_scene(site.reference)
+def reference_of(site: Site, files: list[Path | str] = ()) -> Scene:
+    """The reference scene on the base grid: the part of the site's reference image (or of
+    the first day, adopted as the reference) that covers the zones and ZONE_MARGIN_M around
+    them. Every stage after ingest works on this grid, so time and memory follow the zones'
+    extent, not the size of the reference raster."""
+    path = site.reference or _adopted_first(site, files)
+    full = reference_grid(path)
+    zones = unary_union([z.polygon for z in site.zones]).bounds
+    return reference_scene(path, full.around(transform_bounds(site.crs, full.crs, *zones),
+                                             ZONE_MARGIN_M))
+
+
+def _adopted_first(site: Site, files: list[Path | str]) -> Path:
+    """The first day's drop on the zones' extent, stored as `reference-first.tif` once."""
     adopted = site.folder / "reference-first.tif"
     if not adopted.exists():
-        bounds = unary_union([z.polygon for z in site.zones]).buffer(100).bounds
+        bounds = unary_union([z.polygon for z in site.zones]).buffer(ZONE_MARGIN_M).bounds
         g = site.gsd
         w, h = int(np.ceil((bounds[2] - bounds[0]) / g)), int(np.ceil((bounds[3] - bounds[1])
                                                                        / g))
@@ -185,7 +207,7 @@ def _reference(site: Site, files: list[Path]):
             adopted.parent / ".adopt", grid)
         (adopted.parent / ".adopt" / "image.tif").rename(adopted)
         shutil.rmtree(adopted.parent / ".adopt")
-    return reference_scene(adopted)
+    return adopted
 
 
 def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
@@ -330,7 +352,7 @@ def run_day(opts: RunOptions) -> tuple[dict, Path]:
         _clear_stale(site.reports)
         stages("ingest")
         with rasterio.Env(**REMOTE_ENV):
-            ref = _reference(site, inputs.files)
+            ref = reference_of(site, inputs.files)
             day = ingest(inputs.files, ref.grid)
         dup = history.date_of_sources([s["sha256"] for s in day.sources])
         if dup and dup != date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,3 +47,19 @@ class Grid:
         cx, cy = self.to_map(self.width / 2, self.height / 2)
         x1, y1 = self.to_map(self.width / 2 + 1, self.height / 2)
         return float(ground_distance(self.crs, cx, cy, x1, y1))
+
+    def around(self, geometry_bounds: tuple[float, float, float, float], margin_m: float
+               ) -> Grid:
+        """The part of this grid, in whole pixels, that covers `geometry_bounds` (left,
+        bottom, right, top in the grid's CRS) and `margin_m` ground metres around them."""
+        left, bottom, right, top = geometry_bounds
+        cols, rows = self.to_pixel([left, right, left, right], [bottom, bottom, top, top])
+        pad = margin_m / self.pixel_m
+        c0 = max(0, math.floor(cols.min() - pad))
+        r0 = max(0, math.floor(rows.min() - pad))
+        c1 = min(self.width, math.ceil(cols.max() + pad))
+        r1 = min(self.height, math.ceil(rows.max() + pad))
+        if c1 <= c0 or r1 <= r0:
+            return self
+        shifted = self.transform @ Affine.translation(c0, r0)
+        return Grid(self.crs, shifted, c1 - c0, r1 - r0)

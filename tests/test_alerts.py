@@ -210,6 +210,21 @@ def test_the_copyable_workflow_runs_daily_keeps_history_and_skips_stored_days(sa
     assert [r[0] for r in con.execute("SELECT date FROM acquisitions")] == DAYS[:2]
 
 
+def test_the_docker_image_default_command_runs_the_sample_base(sample_base, tmp_path):
+    """The image's CMD, run in a checkout as the image runs it in /app (no Docker daemon is
+    needed to check the command itself)."""
+    lines = (Path(__file__).parents[1] / "Dockerfile").read_text().splitlines()
+    cmd = json.loads(next(ln for ln in lines if ln.startswith("CMD "))[4:])
+    assert "pip install ." in "\n".join(lines)  # the runtime install, no [train] extra
+    app = tmp_path / "app"
+    copy_base(sample_base, app / "imagery" / "sample-base")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(cmd, cwd=app, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    reports = sorted(p.parent.name for p in app.glob("imagery/sample-base/reports/*/report.json"))
+    assert reports == DAYS
+
+
 def test_rules_over_the_sample_base_history_fire_exactly_when_truth_says(sample_run,
                                                                          sample_truth):
     from detect.history import History

@@ -111,6 +111,25 @@ def test_items_over_http_read_a_small_part_of_each_scene_despite_503s(base, samp
     assert 0 < sent["scene.tif"] < 0.15 * size, (sent, size)  # the base is 1/16 of it
 
 
+def test_s3_hrefs_are_read_with_the_aws_environment(base, sample_run, tmp_path,
+                                                    monkeypatch):
+    served = tmp_path / "served"
+    (served / "bucket").mkdir(parents=True)
+    for tile in sorted((base / "drops" / DAYS[0]).glob("*.tif")):
+        shutil.copy(tile, served / "bucket" / tile.name)
+    item = _write(tmp_path / "item.json", _item(DAYS[0], {
+        "a": "s3://bucket/tile_1.tif", "b": "s3://bucket/tile_2.tif"}))
+    with serve(served) as (url, sent):  # an S3-compatible endpoint, path-style, no TLS
+        for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                           "AWS_S3_ENDPOINT": url.removeprefix("http://"), "AWS_HTTPS": "NO",
+                           "AWS_VIRTUAL_HOSTING": "FALSE"}.items():
+            monkeypatch.setenv(key, value)
+        result = _run(base, str(item))
+    assert result.exit_code == 0, result.output
+    _same_day(base, sample_run, DAYS[0])
+    assert sent["tile_1.tif"] > 0 and sent["tile_2.tif"] > 0
+
+
 def test_a_broken_href_fails_in_one_line_and_stores_nothing(base, tmp_path):
     served = tmp_path / "served"
     served.mkdir()
@@ -229,5 +248,9 @@ def test_batch_on_two_workers_writes_what_runs_in_order_write(two_bases, tmp_pat
     for seq, par in zip(one_by_one, parallel, strict=True):
         assert _reports(par) == _reports(seq)
     assert bad.is_dir()  # a failed drop stays where it was
-    again = CliRunner().invoke(main, ["batch", *map(str, parallel), "--workers", "2"])
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        again = CliRunner().invoke(main, ["batch", *map(str, parallel), "--scheduler",
+                                          cluster.scheduler_address])
     assert again.exit_code == 4 and "base3     0        3" in again.output, again.output

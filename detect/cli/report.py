@@ -26,9 +26,8 @@ def report(site_path: Path, date, fmt: str, db) -> None:
       detect report --site imagery/sample-base/site.yaml --date 2026-11-21 --format html
     """
     from detect.atomic import write_json, write_text
-    from detect.daily import day_folder, render_html
+    from detect.daily import day_folder, reference_of, render_html
     from detect.history import History, writer_lock
-    from detect.imagery.ingest import reference_scene
     from detect.report.markdown import render_markdown
     from detect.site import load_site
 
@@ -43,6 +42,6 @@ def report(site_path: Path, date, fmt: str, db) -> None:
         elif fmt == "md":
             write_text(folder / "report.md", render_markdown(stored))
         else:
-            ref = reference_scene(site.reference or site.folder / "reference-first.tif")
+            ref = reference_of(site)
             render_html(site, history, day, ref)
     click.echo(str(folder / f"report.{fmt}"))

@@ -306,8 +306,6 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
     """Leading-edge sweep (degrees) from the most forward silhouette pixel of each slice of
     the outer wings (t forward, s across, chip pixels); robust to nacelles (Theil-Sen). None
     where too few slices, or ones that are not one straight edge (see SWEEP_SCATTER_M)."""
-    from scipy.stats import theilslopes
-
     a = np.abs(s)
     bins = np.arange(0.7 * half_span, 0.95 * half_span, 1.0)  # outer wing, beyond the tail
     xs, les = [], []
@@ -318,11 +316,19 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
             les.append(t[sel].max())
     if len(xs) < 5:
         return None
-    slope, intercept = theilslopes(les, xs)[:2]
+    slope, intercept = _theil_sen(np.asarray(les), np.asarray(xs))
     scatter = np.median(np.abs(np.asarray(les) - intercept - slope * np.asarray(xs)))
     if scatter * CHIP_RES_M > SWEEP_SCATTER_M:
         return None
     return float(math.degrees(math.atan(max(-slope, 0.0))))
+
+
+def _theil_sen(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """The Theil-Sen line through (x, y): the median of the pairwise slopes, and the intercept
+    through the medians (as scipy.stats.theilslopes, without importing scipy.stats)."""
+    dx, dy = x[:, None] - x, y[:, None] - y
+    slope = float(np.median(dy[dx > 0] / dx[dx > 0]))
+    return slope, float(np.median(y) - slope * np.median(x))
 
 
 def _end_widths(t: np.ndarray, s: np.ndarray) -> tuple[float, float]:

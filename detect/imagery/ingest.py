@@ -166,10 +166,14 @@ def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray) -> None:
             valid[sl] |= new
 
 
-def reference_scene(path: Path, grid: Grid | None = None) -> Scene:
-    """A reference image as a Scene on its own grid (or on `grid`)."""
+def reference_grid(path: Path) -> Grid:
+    """The grid of a reference image, which must be georeferenced."""
     with _open(path) as ds:
         if ds.crs is None:
             raise IngestError(f"{path} has no CRS: the reference must be georeferenced")
-        grid = grid or Grid.of(ds)
-    return ingest([path], grid)
+        return Grid.of(ds)
+
+
+def reference_scene(path: Path, grid: Grid | None = None) -> Scene:
+    """A reference image as a Scene on its own grid (or on `grid`)."""
+    return ingest([path], grid or reference_grid(path))

@@ -32,21 +32,31 @@ def write_csv(path: Path, counts: dict[str, dict[str, int]]) -> None:
     write_text(path, buf.getvalue())
 
 
-def write_plot(path: Path, counts: dict[str, dict[str, int]], title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def counts_plot(counts: dict[str, dict[str, int]], title: str, size=(7, 3),
+                font: float = 8) -> bytes:
+    """A stacked plot of the counts by type per day, as PNG bytes (matplotlib's Agg canvas,
+    without pyplot and its start-up)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     dates, types = list(counts), _types(counts)
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    ax.stackplot(range(len(dates)), [[counts[d].get(t, 0) for d in dates] for t in types],
-                 labels=types)
-    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right")
+    fig = Figure(figsize=size, dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if types:
+        ax.stackplot(range(len(dates)), [[counts[d].get(t, 0) for d in dates] for t in types],
+                     labels=types)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=font - 1)
+    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right", fontsize=font)
     ax.set_ylabel("objects present")
-    ax.set_title(f"{title}: counts by type")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title(f"{title}: counts by type", fontsize=font + 2)
     fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def write_plot(path: Path, counts: dict[str, dict[str, int]], title: str) -> None:
+    """Write the stacked plot of counts by type per day as a PNG file."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
+        tmp.write_bytes(counts_plot(counts, title, size=(8, 4), font=9))

@@ -5,7 +5,6 @@ from the history and the day's stored images, plus overlay.png. `detect run` and
 from __future__ import annotations
 
 import base64
-import io
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from detect.grid import Grid
 from detect.history import History
 from detect.imagery.change import Change
 from detect.report.build import label
+from detect.report.history import counts_plot
 from detect.report.markdown import summary_lines
 from detect.site import Site
 
@@ -94,29 +94,6 @@ def chip(image: np.ndarray, grid: Grid, corners, size_m: float) -> np.ndarray:
     if rs < re and cs < ce:
         out[:, rs - r0:re - r0, cs - c0:ce - c0] = image[:, rs:re, cs:ce]
     return _bgr(out)
-
-
-def counts_plot(counts: dict[str, dict[str, int]], title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dates = list(counts)
-    types = sorted({t for d in counts.values() for t in d})
-    fig, ax = plt.subplots(figsize=(7, 3), dpi=100)
-    if types:
-        ax.stackplot(range(len(dates)), [[counts[d].get(t, 0) for d in dates] for t in types],
-                     labels=types)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
-    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("present")
-    ax.set_title(f"{title}: counts by type", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def _zone_rows(report: dict, previous: dict | None) -> list[dict]:
