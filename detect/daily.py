@@ -148,7 +148,7 @@ class DayImages:
         if not (folder / "image.tif").exists():
             raise RunError(f"{folder / 'image.tif'} is missing: re-run that day")
         with rasterio.open(folder / "image.tif") as ds:
-            rgb = ds.read().astype(np.float32)
+            rgb = ds.read(out_dtype=np.float32)
             valid = ds.read_masks(1) > 0
         with rasterio.open(folder / "unseen.tif") as ds:
             unseen = ds.read(1) > 0

@@ -15,6 +15,8 @@ from rasterio.io import MemoryFile
 from detect.atomic import atomic_path
 from detect.errors import DetectError
 
+DEFLATE_LEVEL = 3  # half the time of GDAL's default level 6, files about 2% larger
+
 
 def percentile_stretch(ds, bands: list[int]) -> tuple[float, float] | None:
     """(low, span) of the 1st-99th percentiles of `bands`, from a decimated read, for data
@@ -48,7 +50,8 @@ def write_cog(path: str | os.PathLike, data: np.ndarray, transform, crs, nodata=
         with atomic_path(path) as tmp:
             try:
                 rasterio.shutil.copy(ds, tmp, driver="COG", compress="DEFLATE",
-                                     predictor=predictor, blocksize=256, overviews=overviews)
+                                     level=DEFLATE_LEVEL, predictor=predictor, blocksize=256,
+                                     overviews=overviews)
             except Exception as exc:  # GDAL reports a full disk as a bare seek or write error
                 raise _write_error(Path(path), data.nbytes, exc) from exc
 

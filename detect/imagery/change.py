@@ -205,10 +205,15 @@ def nearest_squared_difference(a: np.ndarray, b: np.ndarray, reach: int = 1) -> 
     """Per pixel of `b` (bands, rows, cols), the smallest squared colour distance (summed over
     bands) to `a` within `reach` pixels of it."""
     best = np.full(a.shape[1:], np.inf, np.float32)
+    total, diff = np.empty_like(best), np.empty_like(best)
     for dy in range(-reach, reach + 1):
         for dx in range(-reach, reach + 1):
-            shifted = np.roll(a, (dy, dx), axis=(1, 2))
-            best = np.minimum(best, ((b - shifted) ** 2).sum(axis=0))
+            total.fill(0)
+            for band_a, band_b in zip(a, b, strict=True):  # a band at a time: less memory
+                np.subtract(band_b, np.roll(band_a, (dy, dx), axis=(0, 1)), out=diff)
+                diff *= diff
+                total += diff
+            np.minimum(best, total, out=best)
     return best
 
 
@@ -225,8 +230,8 @@ def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: f
     so that a thing a few pixels wide that left is not matched to the apron beside it, after
     the day's local brightness offset is taken out, in units of the image's robust noise
     level, mapped linearly from 3 sigma (0) to 13 sigma (1)."""
-    a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in ref.astype(np.float32)])
-    b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in day.astype(np.float32)])
+    a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in np.asarray(ref, np.float32)])
+    b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in np.asarray(day, np.float32)])
     b -= local_offset(a, b, known, pixel_m)
     best = np.maximum(_nearest_difference(a, b), _nearest_difference(b, a))
     sigma = robust_sigma(best[known])

@@ -23,8 +23,14 @@ class Normalisation:
     no_change_fraction: float
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
-        return np.clip(rgb * self.gain[:, None, None] + self.offset[:, None, None], 0, 255
-                       ).astype(np.float32)
+        """gain * band + offset, clipped to 0..255, computed in float64 a band at a time."""
+        out = np.empty(rgb.shape, np.float32)
+        for band, gain, offset, dest in zip(rgb, self.gain, self.offset, out, strict=True):
+            x = band * np.float64(gain)
+            x += offset
+            np.clip(x, 0, 255, out=x)
+            dest[:] = x
+        return out
 
     def report(self) -> dict:
         return {"gain": [round(float(g), 4) for g in self.gain],

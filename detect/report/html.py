@@ -68,19 +68,23 @@ def overlay(image: np.ndarray, grid: Grid, site: Site, marks: list[tuple[str, li
 
 
 def change_map(image: np.ndarray, change: Change) -> np.ndarray:
-    """Heat colours of the change score over the grey image; unknown areas hatched."""
-    grey = cv2.cvtColor(_bgr(image), cv2.COLOR_BGR2GRAY)
+    """Heat colours of the change score over the grey image, unknown areas hatched, drawn at
+    the overview's scale (at most OVERLAY_WIDTH wide): the picture never needs more."""
+    scale = min(1.0, OVERLAY_WIDTH / change.score.shape[1])
+
+    def small(a: np.ndarray, how=cv2.INTER_AREA) -> np.ndarray:
+        return a if scale == 1.0 else cv2.resize(a, None, fx=scale, fy=scale, interpolation=how)
+
+    grey = cv2.cvtColor(small(_bgr(image)), cv2.COLOR_BGR2GRAY)
     base = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR).astype(np.float32)
-    score = np.nan_to_num(change.score, nan=0.0)
+    score = small(np.nan_to_num(change.score, nan=0.0))
     heat = cv2.applyColorMap((score * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
     a = np.clip(score * 1.5, 0, 0.85)[..., None]
     out = base * (1 - a) + heat.astype(np.float32) * a
     rows, cols = np.indices(score.shape)
-    hatch = change.unknown & (((rows + cols) // 4) % 3 == 0)
-    out[hatch] = (60, 200, 230)
-    scale = min(1.0, OVERLAY_WIDTH / score.shape[1])
-    return cv2.resize(out.astype(np.uint8), None, fx=scale, fy=scale,
-                      interpolation=cv2.INTER_AREA)
+    unknown = small(change.unknown.astype(np.uint8), cv2.INTER_NEAREST) > 0
+    out[unknown & (((rows + cols) // 4) % 3 == 0)] = (60, 200, 230)
+    return out.astype(np.uint8)
 
 
 def chip(image: np.ndarray, grid: Grid, corners, size_m: float) -> np.ndarray:
