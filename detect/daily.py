@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.warp import transform_bounds
-from shapely.ops import unary_union
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
@@ -188,7 +187,7 @@ def reference_of(site: Site, files: list[Path | str] = ()) -> Scene:
     extent, not the size of the reference raster."""
     path = site.reference or _adopted_first(site, files)
     full = reference_grid(path)
-    zones = unary_union([z.polygon for z in site.zones]).bounds
+    zones = site.area.bounds
     return reference_scene(path, full.around(transform_bounds(site.crs, full.crs, *zones),
                                              ZONE_MARGIN_M))
 
@@ -197,7 +196,7 @@ def _adopted_first(site: Site, files: list[Path | str]) -> Path:
     """The first day's drop on the zones' extent, stored as `reference-first.tif` once."""
     adopted = site.folder / "reference-first.tif"
     if not adopted.exists():
-        bounds = unary_union([z.polygon for z in site.zones]).buffer(ZONE_MARGIN_M).bounds
+        bounds = site.area.buffer(ZONE_MARGIN_M).bounds
         g = site.gsd
         w, h = int(np.ceil((bounds[2] - bounds[0]) / g)), int(np.ceil((bounds[3] - bounds[1])
                                                                        / g))
@@ -212,9 +211,8 @@ def _adopted_first(site: Site, files: list[Path | str]) -> Path:
 
 def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
             stages: Stages) -> Objects:
-    aoi = unary_union([z.polygon for z in site.zones])
     with rasterio.open(folder / "image.tif") as ds:
-        found = detect_objects(ds, opts.weights, aoi=aoi, conf=opts.conf)
+        found = detect_objects(ds, opts.weights, aoi=site.area, conf=opts.conf)
     stages("identify")
     source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
                         ref.rgb if site.reference is not None else None)
@@ -247,8 +245,7 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
 def _render(folder: Path, report: dict, objects: list[dict], change: Change | None,
             crs: str, site: Site) -> None:
     write_json(folder / "report.json", report)
-    base = unary_union([z.polygon for z in site.zones])
-    lonlat = reproject_geometry(base, crs, WGS84, 7)
+    lonlat = reproject_geometry(site.area, crs, WGS84, 7)
     write_json(folder / "item.json", day_item(report, oriented(lonlat), list(lonlat.bounds)))
     write_text(folder / "report.md", render_markdown(report))
     write_json(folder / "detections.geojson", detections_geojson(objects, crs))

@@ -30,6 +30,7 @@ import yaml
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry import Point, shape
+from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
 from detect.alerts import RuleError, parse_rules
@@ -68,6 +69,11 @@ class Site:
     def prior(self) -> Prior | None:
         """The prior `types:` and `field:` put on identification (see `site_prior`)."""
         return site_prior(self.types, self.airfield)
+
+    @property
+    def area(self):
+        """The union of the zones (shapely, in the site CRS): where the base is looked at."""
+        return unary_union([z.polygon for z in self.zones])
 
     @property
     def folder(self) -> Path:

@@ -30,6 +30,11 @@ class WatchResult:
     failed: list[str]
     errors: list[str]  # one line per failed drop: its name and why
 
+    def fail(self, name: str, why: str) -> None:
+        self.failed.append(name)
+        self.errors.append(f"{name}: {why}")
+        log.error(self.errors[-1])
+
 
 def _drops(inbox: Path) -> list[Path]:
     """Candidate drops (folders and STAC .json files), oldest date first (date in the name,
@@ -81,15 +86,13 @@ def scan(inbox: Path, opts: RunOptions, settle: float = 5.0, wait: bool = False,
     db = opts.db or opts.site.default_db
     for drop in _drops(inbox):
         if leaves(drop, inbox):
-            result.failed.append(drop.name)
-            result.errors.append(f"{drop.name}: refused: it links to files outside the inbox")
-            log.error(result.errors[-1])
+            result.fail(drop.name, "refused: it links to files outside the inbox")
             continue
-        while (left := settle - age(drop)) > 0:
-            if not wait:
-                break
+        left = settle - age(drop)
+        while wait and left > 0:
             log.info("%s: still arriving, waiting %.0f s", drop.name, left)
             time.sleep(left)
+            left = settle - age(drop)
         if left > 0:
             log.info("%s: still arriving, later", drop.name)
             continue
@@ -107,9 +110,7 @@ def scan(inbox: Path, opts: RunOptions, settle: float = 5.0, wait: bool = False,
         except Exception as exc:  # one bad drop must not stop the watch
             if move_failed:
                 _fail(drop, inbox, f"{exc.__class__.__name__}: {exc}")
-            result.failed.append(drop.name)
-            result.errors.append(f"{drop.name}: failed: {exc}")
-            log.error(result.errors[-1])
+            result.fail(drop.name, f"failed: {exc}")
             continue
         result.processed.append(drop.name)
         log.info("%s: processed", drop.name)

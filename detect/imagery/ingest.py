@@ -60,10 +60,15 @@ def drop_files(drop: Path) -> list[Path]:
     return files
 
 
+def is_remote(path: Path | str) -> bool:
+    """Whether a source is a URL (http, https, s3) rather than a local file."""
+    return "://" in str(path)
+
+
 def file_hash(path: Path | str) -> str:
     """The SHA-256 of a file's bytes; of a remote href (a URL), the SHA-256 of the href itself,
     since its bytes are read in windows and never fetched whole."""
-    if "://" in str(path):
+    if is_remote(path):
         return hashlib.sha256(str(path).encode()).hexdigest()
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -74,7 +79,7 @@ def file_hash(path: Path | str) -> str:
 
 def _name(path: Path | str) -> str:
     """How a source is recorded: a file by its name, a remote href in full."""
-    return str(path) if "://" in str(path) else Path(path).name
+    return str(path) if is_remote(path) else Path(path).name
 
 
 def acquisition_time(ds) -> dt.datetime | None:

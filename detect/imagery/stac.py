@@ -49,10 +49,6 @@ def is_stac(drop: str | Path) -> bool:
     return text.startswith(("http://", "https://")) or text.lower().endswith(".json")
 
 
-def is_remote(href: str | Path) -> bool:
-    return "://" in str(href)
-
-
 def read_stac(source: str | Path, asset_key: str | None = None) -> StacDrop:
     """The images and date of the Item or ItemCollection at `source`; every item must be
     of one date (one drop is one day)."""
