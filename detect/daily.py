@@ -14,7 +14,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -170,13 +170,17 @@ def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Gr
         return np.column_stack([c, r]) - 0.5
 
     unseen = today.unseen | ~today.valid
-    bare = detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
+
+    @cache
+    def bare() -> Change:  # asked for only where the day before cannot say (rare): made then
+        return detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
+
     days = [before.rgb, today.rgb]
     return Evidence(changed=lambda c: change.fraction_of_object(change.faint, px(c), days),
                     unknown=lambda c: change.fraction_in(change.unknown, px(c)),
                     unseen=lambda c: change.fraction_in(unseen, px(c)),
-                    occupied=lambda c: bare.fraction_of_object(bare.faint, px(c),
-                                                               [today.rgb]),
+                    occupied=lambda c: bare().fraction_of_object(bare().faint, px(c),
+                                                                 [today.rgb]),
                     alike=lambda c: likeness(before.rgb, today.rgb, px(c)))
 
 

@@ -42,7 +42,10 @@ class OnnxObb:
         """RGB uint8 images -> per image: boxes (n, 5) as centre x, centre y, width, height
         and angle in image pixels and radians, confidence (n,) and class index (n,)."""
         batch, pads = zip(*(letterbox(im, imgsz) for im in images), strict=True)
-        x = np.stack(batch).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        x = np.empty((len(batch), 3, imgsz, imgsz), np.float32)
+        for dest, im in zip(x, batch, strict=True):  # one strided copy each, then scale
+            dest[:] = im.transpose(2, 0, 1)
+        x /= 255.0
         raw = self.session.run(None, {self.input: x})[0]  # (batch, 4 + classes + 1, anchors)
         out = []
         for pred, (scale, dx, dy) in zip(raw, pads, strict=True):
