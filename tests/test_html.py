@@ -105,3 +105,15 @@ def test_reports_of_days_run_out_of_order_are_as_detect_report_makes_them(sample
 def test_day_two_screenshot_is_committed_and_shown_in_the_readme():
     assert (ROOT / "docs" / "report-day2.png").exists()
     assert "docs/report-day2.png" in (ROOT / "README.md").read_text()
+
+
+def test_counts_chart_shows_each_stored_day_up_to_the_report_s_own(sample_run):
+    from detect.history import History
+
+    with History(sample_run / "history.sqlite") as h:
+        counts = h.counts_by_type(until=DAYS[1])
+    html = (sample_run / "reports" / DAYS[1] / "report.html").read_text()
+    shown = re.findall(r"<title>(\S+) (.+?): (\d+)</title>", html)
+    assert shown and {(d, t, int(n)) for d, t, n in shown} == {
+        (d, t, n) for d, c in counts.items() for t, n in c.items() if n}
+    assert DAYS[2] not in {d for d, _, _ in shown}

@@ -11,13 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from detect.atomic import atomic_path, write_text
 from detect.grid import Grid
 from detect.history import History
 from detect.imagery.change import Change
 from detect.report.build import label
-from detect.report.history import counts_plot
+from detect.report.history import counts_svg
 from detect.report.markdown import summary_lines
 from detect.site import Site
 
@@ -149,7 +150,7 @@ def render_day(site: Site, history: History, date: str, folder: Path, images, pr
         r=report, summary=summary_lines(report),
         zones=_zone_rows(report, history.report(prev_date) if prev_date else None),
         overlay=_b64(over), cards=cards, change=_b64(_png(change_map(images.rgb, change))),
-        plot=_b64(counts_plot(history.counts_by_type(until=date), site.name)))
+        plot=Markup(counts_svg(history.counts_by_type(until=date), site.name)))
     return html, over
 
 
