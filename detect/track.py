@@ -28,16 +28,31 @@ from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
 from detect.identify.sightings import chain, measurement, separation, sighting
 
-UNKNOWN_AT = 0.3  # fraction of an object's box unseen today that makes its fate unknown
-CHANGED_AT = 0.1  # fraction of an object's box changed that counts as change there
-HAZY_AT = 0.02  # fraction of a box unseen on either day that makes its size uncertain
-HAZY_SLACK = 3.0
-APART_SIGMAS = 4.0  # two objects of other types whose measurements lie this many sigmas of
-APART_SHARE = 0.1  # both looks apart (a length or span within this share counts as none) are two
-ALIKE_MIN = 0.5  # two days' images over an aircraft correlating less in grey level and
-ALIKE_COLOUR_MIN = 0.8  # in colour show two aircraft,
-ALIKE_PIXEL_M = 0.7  # at pixels this fine (0.5 m; at 1 m shading and blurred shadow decide)
-INFEASIBLE = 1e6
+INFEASIBLE = 1e6  # the cost of a pair the gates rule out
+
+
+@dataclass(frozen=True)
+class TrackParams:
+    """What day-over-day matching and events decide by. Shares are of an object's box."""
+
+    unknown_at: float = 0.3  # share unseen today beyond which an object's fate is unknown
+    # (higher: fewer `unknown`, more fates guessed through cloud)
+    changed_at: float = 0.1  # share changed that counts as change at an object (higher: more
+    # missed objects `recovered` and more new ones `suspect`)
+    hazy_at: float = 0.02  # share unseen on either day that makes a box's size uncertain
+    hazy_slack: float = 3.0  # such a box's size gate is this many times as wide
+    gate_share: float = 0.25  # a centre may move this share of the object's length a day,
+    gate_min_m: float = 4.0  # and at least this many metres (wider: more matched)
+    size_px: float = 2.0  # a box side may differ by this many pixels plus
+    size_share: float = 0.12  # this share for aircraft and helicopters (wider: more matched)
+    vehicle_size_share: float = 0.3  # and this share for vehicles, whose small boxes vary more
+    turn_deg: float = 30.0  # a pair's turn costs as much as moving a whole gate per this much
+    other_type_cost: float = 0.5  # a pair of other reported types costs this much more
+    apart_sigmas: float = 4.0  # two aircraft of other types measured this many sigmas of both
+    apart_share: float = 0.1  # looks apart are two (a figure within this share counts as none)
+    alike_min: float = 0.5  # two aircraft whose days' images correlate under this in grey
+    alike_colour_min: float = 0.8  # level and under this in colour are two,
+    alike_pixel_m: float = 0.7  # at pixels this fine (metres) or finer
 
 
 Follow = Callable[[dict, dict, bool], dict]
@@ -71,27 +86,25 @@ def _box(corners, metres_per_unit: float) -> tuple[float, float, float]:
     return lengths[k], lengths[1 - k], azimuth
 
 
-def _position_gate(length_m: float) -> float:
-    """How far (m) the same object's centre may move from one day to the next: a quarter of
-    its length, 4 m at least."""
-    return max(4.0, 0.25 * length_m)
+def _position_gate(length_m: float, tp: TrackParams) -> float:
+    """How far (m) the same object's centre may move from one day to the next."""
+    return max(tp.gate_min_m, tp.gate_share * length_m)
 
 
-def _size_gate(klass: str, size: float, pixel_m: float) -> float:
-    """How far (m) the same object's box side may differ from one day to the next: two pixels
-    plus 12% for aircraft and helicopters (an An-72 (28 m) and an An-12 (33 m) on the same
-    stand differ; measured box noise of one aircraft stays under 10%), 30% for vehicles,
-    whose small boxes vary more."""
-    return 2 * pixel_m + (0.3 if klass == "vehicle" else 0.12) * size
+def _size_gate(klass: str, size: float, pixel_m: float, tp: TrackParams) -> float:
+    """How far (m) the same object's box side may differ from one day to the next (an An-72,
+    28 m, and an An-12, 33 m, on the same stand differ)."""
+    share = tp.vehicle_size_share if klass == "vehicle" else tp.size_share
+    return tp.size_px * pixel_m + share * size
 
 
 def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
                 hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
-                alike: Likeness | None = None) -> np.ndarray:
+                alike: Likeness | None = None, tp: TrackParams = TrackParams()) -> np.ndarray:
     """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates: another
-    class, centres further apart than a quarter of the object's length (4 m at least), or
-    box sides further apart than `_size_gate` (three times that for the current objects in
-    `hazy`, seen through cloud edges that blur their boxes), or other types measured apart
+    class, centres further apart than `_position_gate`, or box sides further apart than
+    `_size_gate` (`hazy_slack` times that for the current objects in `hazy`, seen through
+    cloud edges that blur their boxes), or other types measured apart
     (`_measured_apart`), or any two seen clear (not in `hazy`) but unlike (`_unlike`, by
     `alike` of both boxes' corners); neither for the current objects in `cut`, seen today
     only in part.
@@ -105,18 +118,18 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
             if p["class"] != c["class"]:
                 continue
             (pl, pw, pa), (cl, cw, ca) = pbox[i], cbox[j]
-            gate = _position_gate(max(pl, cl))
+            gate = _position_gate(max(pl, cl), tp)
             dist = metres_per_unit * float(np.hypot(p["x"] - c["x"], p["y"] - c["y"]))
-            dsize = max(abs(pl - cl) / _size_gate(p["class"], max(pl, cl), pixel_m),
-                        abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m))
-            if dist > gate or dsize > (HAZY_SLACK if j in hazy else 1.0):
+            dsize = max(abs(pl - cl) / _size_gate(p["class"], max(pl, cl), pixel_m, tp),
+                        abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m, tp))
+            if dist > gate or dsize > (tp.hazy_slack if j in hazy else 1.0):
                 continue
             same = _same_type(p.get("type"), c.get("type"))
-            if j not in cut and ((not same and _measured_apart(p, c, pixel_m)) or (
-                    j not in hazy and _unlike(p, c, alike, pixel_m))):
+            if j not in cut and ((not same and _measured_apart(p, c, pixel_m, tp)) or (
+                    j not in hazy and _unlike(p, c, alike, pixel_m, tp))):
                 continue
-            turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / 30.0
-            cost[i, j] = dist / gate + turn + dsize + (0.0 if same else 0.5)
+            turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / tp.turn_deg
+            cost[i, j] = dist / gate + turn + dsize + (0.0 if same else tp.other_type_cost)
     return cost
 
 
@@ -126,48 +139,47 @@ def _same_type(a: str | None, b: str | None) -> bool:
     return a == b or bool({t.name for t in types_named(a)} & {t.name for t in types_named(b)})
 
 
-def _measured_apart(p: dict, c: dict, pixel_m: float) -> bool:
+def _measured_apart(p: dict, c: dict, pixel_m: float, tp: TrackParams) -> bool:
     """Whether the measurements tell two aircraft: the previous object's latest sighting (its
     own, or where it was seen in part the one it handed on) and the current object's own lie
-    more than APART_SIGMAS of both looks apart over length, span and wing sweep (a Tu-154 on
+    more than `apart_sigmas` of both looks apart over length, span and wing sweep (a Tu-154 on
     the stand an Il-76 left, whose detector boxes are as large; a Su-30SM on a Su-24's,
     measured 2 m narrower, 3.5 sigmas, and swept 23 deg more)."""
     a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
     if a is None or b is None:
         return False
     return separation(measurement(a, pixel_m), measurement(b, pixel_m),
-                      APART_SHARE) > APART_SIGMAS
+                      tp.apart_share) > tp.apart_sigmas
 
 
-def _unlike(p: dict, c: dict, alike: Likeness | None,
-            pixel_m: float) -> bool:
-    """Whether two aircraft's days' images over their boxes correlate under ALIKE_MIN in grey
-    level and under ALIKE_COLOUR_MIN in colour: another airliner at the gate one left,
-    framed and measured alike. (A stay whose shading turned with the sun reads 0.43-0.49 in
-    grey level but 0.83-0.99 in colour on the synthetic series.) Only at pixels of
-    ALIKE_PIXEL_M or finer: at 1 m a fuselage is a few pixels wide, and its shading and
-    blurred shadow, which turn with the sun, made 5 of 139 aircraft that stayed on the three
-    1 m synthetic series (seeds 11-13) unlike themselves in grey level."""
-    if alike is None or p["class"] != "aircraft" or pixel_m > ALIKE_PIXEL_M:
+def _unlike(p: dict, c: dict, alike: Likeness | None, pixel_m: float,
+            tp: TrackParams) -> bool:
+    """Whether two aircraft's days' images over their boxes correlate under `alike_min` in
+    grey level and under `alike_colour_min` in colour: another airliner at the gate one left,
+    framed and measured alike (a stay whose shading turned with the sun still correlates in
+    colour). Only at pixels of `alike_pixel_m` or finer: coarser, a fuselage is a few pixels
+    wide, and its shading and blurred shadow turn with the sun."""
+    if alike is None or p["class"] != "aircraft" or pixel_m > tp.alike_pixel_m:
         return False
     grey, colour = alike(np.vstack([p["corners"], c["corners"]]))
-    return grey < ALIKE_MIN and colour < ALIKE_COLOUR_MIN
+    return grey < tp.alike_min and colour < tp.alike_colour_min
 
 
-def _taken(p: dict, cur: list[dict], metres_per_unit: float) -> bool:
+def _taken(p: dict, cur: list[dict], metres_per_unit: float, tp: TrackParams) -> bool:
     """Whether a current object of any class now stands where `p` stood."""
-    gate = _position_gate(_box(p["corners"], metres_per_unit)[0])
+    gate = _position_gate(_box(p["corners"], metres_per_unit)[0], tp)
     return any(metres_per_unit * np.hypot(p["x"] - c["x"], p["y"] - c["y"]) <= gate
                for c in cur)
 
 
 def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
           hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
-          alike: Likeness | None = None) -> list[tuple[int, int]]:
+          alike: Likeness | None = None, tp: TrackParams = TrackParams()
+          ) -> list[tuple[int, int]]:
     """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
     if not prev or not cur:
         return []
-    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy, cut, alike)
+    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy, cut, alike, tp)
     rows, cols = linear_sum_assignment(cost)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < INFEASIBLE]
 
@@ -207,7 +219,7 @@ def _kept_identity(before: dict, now: dict) -> dict:
 
 
 def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_unit: float,
-           pixel_m: float, follow: Follow | None = None
+           pixel_m: float, follow: Follow | None = None, tp: TrackParams = TrackParams()
            ) -> tuple[list[dict], list[dict], list[dict]]:
     """Events against the previous day; the previous objects carried into today (recovered
     ones as present, unknown ones as unseen) so that tomorrow can still match them; and
@@ -217,10 +229,10 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     distance the boxes were measured at."""
     cur = [_own_identity(c) for c in cur]
     unknown_now = [evidence.unknown(np.asarray(c["corners"])) for c in cur]
-    hazy = frozenset(j for j, u in enumerate(unknown_now) if u > HAZY_AT)
+    hazy = frozenset(j for j, u in enumerate(unknown_now) if u > tp.hazy_at)
     cut = frozenset(j for j, c in enumerate(cur)
-                    if evidence.unseen(np.asarray(c["corners"])) > HAZY_AT)
-    pairs = match(prev, cur, metres_per_unit, pixel_m, hazy, cut, evidence.alike)
+                    if evidence.unseen(np.asarray(c["corners"])) > tp.hazy_at)
+    pairs = match(prev, cur, metres_per_unit, pixel_m, hazy, cut, evidence.alike, tp)
     for i, j in pairs:
         whole = j not in cut
         if not whole:
@@ -237,12 +249,12 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
         if i in matched_prev:
             continue
         corners = np.asarray(p["corners"])
-        if evidence.unknown(corners) > UNKNOWN_AT:  # no day-over-day evidence here
-            still = evidence.occupied(corners) > UNKNOWN_AT
+        if evidence.unknown(corners) > tp.unknown_at:  # no day-over-day evidence here
+            still = evidence.occupied(corners) > tp.unknown_at
         else:
-            still = evidence.changed(corners) < CHANGED_AT
-        still = still and not _taken(p, cur, metres_per_unit)
-        if evidence.unseen(corners) > UNKNOWN_AT:
+            still = evidence.changed(corners) < tp.changed_at
+        still = still and not _taken(p, cur, metres_per_unit, tp)
+        if evidence.unseen(corners) > tp.unknown_at:
             out.append(_event("unknown", p, ["not visible"], previous=p["idx"], current=next_idx))
             carried.append({**p, "status": "unknown", "idx": next_idx})
             next_idx += 1
@@ -255,8 +267,8 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     for j, c in enumerate(cur):
         if j in matched_cur:
             continue
-        quiet = unknown_now[j] <= UNKNOWN_AT and \
-            evidence.changed(np.asarray(c["corners"])) < CHANGED_AT
+        quiet = unknown_now[j] <= tp.unknown_at and \
+            evidence.changed(np.asarray(c["corners"])) < tp.changed_at
         flags = ["suspect"] if quiet else []
         out.append(_event("arrived", c, flags, current=c["idx"]))
     return out, carried, cur

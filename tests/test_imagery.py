@@ -21,7 +21,7 @@ from detect.imagery.change import detect_change, likeness
 from detect.imagery.compare import compare, load_pair
 from detect.imagery.ingest import drop_files, ingest, reference_scene
 from detect.imagery.register import register
-from detect.track import ALIKE_COLOUR_MIN, ALIKE_MIN, CHANGED_AT
+from detect.track import TrackParams
 from tests.rasters import (
     ORIGIN,
     UTM,
@@ -92,9 +92,9 @@ def test_another_airliner_at_the_gate_is_unlike_the_one_that_left(airbus, tmp_pa
     """A real pair (Airbus 90c365f8 and eeb3f271, looked at by eye): at one gate a white
     airliner gave way to a blue-bodied one whose labelled box is within 7% of its size, at
     another a smaller airliner took a larger one's place; two others stayed, their shadows
-    moved. Over the two dates' boxes, the images of the first two correlate under ALIKE_MIN
-    in grey level (0.33 and 0.17) and under ALIKE_COLOUR_MIN in colour (0.39 and 0.16),
-    those of the last two over ALIKE_MIN (0.79 and 0.58)."""
+    moved. Over the two dates' boxes, the images of the first two correlate under
+    `alike_min` in grey level (0.33 and 0.17) and under `alike_colour_min` in colour (0.39
+    and 0.16), those of the last two over `alike_min` (0.79 and 0.58)."""
     ids = ("90c365f8-18b6-4230-be74-cd856a1ba98f.jpg",
            "eeb3f271-15f5-4977-a921-f4636efc6434.jpg")
     ref, aligned, _ = compare(*(write_tif(tmp_path / i, airbus_rgb(airbus, i)) for i in ids))
@@ -108,8 +108,9 @@ def test_another_airliner_at_the_gate_is_unlike_the_one_that_left(airbus, tmp_pa
 
     swapped = [alike(530, 857), alike(1764, 392)]
     stayed = [alike(1868, 141), alike(797, 990)]
-    assert all(g < ALIKE_MIN and c < ALIKE_COLOUR_MIN for g, c in swapped), swapped
-    assert all(g > ALIKE_MIN for g, _ in stayed), stayed
+    tp = TrackParams()
+    assert all(g < tp.alike_min and c < tp.alike_colour_min for g, c in swapped), swapped
+    assert all(g > tp.alike_min for g, _ in stayed), stayed
 
 
 def test_drop_in_another_crs_is_reprojected_not_rejected(real_ref, tmp_path):
@@ -242,8 +243,9 @@ def test_change_at_an_object_is_measured_on_its_own_pixels_not_its_box(sample_ba
     valid = ref.valid.copy()
     change = detect_change(before, after, valid, np.zeros_like(valid), ref.grid)
     days = [before, after]
-    assert change.fraction_in(change.faint, box) < CHANGED_AT
-    assert change.fraction_of_object(change.faint, box, days) > 3 * CHANGED_AT
+    changed_at = TrackParams().changed_at
+    assert change.fraction_in(change.faint, box) < changed_at
+    assert change.fraction_of_object(change.faint, box, days) > 3 * changed_at
     assert change.fraction_of_object(change.faint, box + [200, 0], days) < 0.02
 
 

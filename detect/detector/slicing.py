@@ -31,7 +31,6 @@ from detect.objects import Objects
 
 CACHE_MB = 128
 MASK_PX = 2048  # longest side of the decimated validity mask that picks the slices with data
-VEHICLE_CONTAIN = 0.15  # overlap (of the smaller box) that makes two vehicle boxes one vehicle
 
 
 class RasterError(DetectError):
@@ -257,12 +256,14 @@ def _touches(box_px: np.ndarray, interior, size: int, margin: float = 3.0) -> bo
 
 
 def merge_seams(corners: np.ndarray, conf: np.ndarray, klass: np.ndarray, seam: np.ndarray,
-                iou_thr: float = 0.45, contain_thr: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+                iou_thr: float = 0.45, contain_thr: float = 0.6, vehicle_contain: float = 0.15
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Merge detections from overlapping slices. Whole boxes win over boxes cut by a seam, then
     higher confidence wins; a box mostly inside a kept one (or overlapping it by IoU) is dropped,
     and two cut pieces of the same class that overlap are joined into one box. Two vehicle boxes
-    that overlap at all (`VEHICLE_CONTAIN`) are one vehicle: vehicles do not overlap, but a truck
-    and its shadow beside it do. Returns the kept indices and their (possibly joined) corners."""
+    that overlap by `vehicle_contain` of the smaller are one vehicle: vehicles do not overlap,
+    but a truck and its shadow beside it do. Returns the kept indices and their (possibly
+    joined) corners."""
     if len(corners) == 0:
         return np.zeros(0, int), corners
     polys = [Polygon(c).buffer(0) for c in corners]
@@ -289,7 +290,7 @@ def merge_seams(corners: np.ndarray, conf: np.ndarray, klass: np.ndarray, seam: 
                 polys[j] = Polygon(out[j])
                 drop = True
                 break
-            touching = VEHICLE_CONTAIN if klass[i] == klass[j] == "vehicle" else contain_thr
+            touching = vehicle_contain if klass[i] == klass[j] == "vehicle" else contain_thr
             if iou > iou_thr or ios > touching:
                 drop = True
                 break

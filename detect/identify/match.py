@@ -4,9 +4,9 @@ Each candidate type scores a Gaussian likelihood of the measured figures given i
 figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
 sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
 cannot be told apart are reported as their family, two look-alikes of different families (or
-two of different roles that fit about as well, see `ROLE_MARGIN`) as either of them; a
-measurement far from every type, or one that fits several about as well (none holds
-`NAMED_AT` of the posterior), is `unknown`.
+two of different roles that fit about as well, see `MatchParams.role_margin`) as either of
+them; a measurement far from every type, or one that fits several about as well (none holds
+`named_at` of the posterior), is `unknown`.
 """
 
 from __future__ import annotations
@@ -16,43 +16,51 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from detect.identify.catalogue import AircraftType, load_catalogue
-from detect.identify.measure import EDGE_SIGMA_PX, Measurement
+from detect.identify.measure import Measurement, MeasureParams
 
-TOLERANCE = 0.03  # relative model tolerance on catalogue figures
-MAX_DISTANCE = 3.5  # Mahalanobis distance beyond which a type does not fit
-WITHIN_FAMILY = 0.8  # share of its family's likelihood a type needs to be named over it
-HELI_LENGTH_SIGMA = 2.0  # a helicopter's fuselage is hidden under its rotor: on the synthetic
-# series, segmented fuselages are 2.1-2.6 m out (rms) at 0.3-0.5 m per pixel
-SWEEP_CAP = 2.5  # at most this many sigmas from a sweep fit gone astray (its tail is heavy)
-NAMED_AT = 0.3  # share of the posterior an answer (with its look-alike) needs to be named:
-# below it the figures fit several types about as well, and the object is `unknown`
-RESOLVED = 2.5  # sigmas of the pixel alone by which two types must differ to be told apart:
-# closer, a measurement halfway names the wrong one more than one time in ten
-ROLE_MARGIN = 2.0  # a family is named alone only where it is this many times as likely as
-# any family of another role; else both are reported (either), or none where it already has a
-# look-alike (unknown). On the synthetic series (950 aircraft in four settings) role errors
-# went 8 -> 3 and right answers 922 -> 925, with 154 -> 164 answers 'A or B'
-VARIANT_ENDS_PX = 1.5  # variants of one airframe differ at their ends (a stretched nose, a
-# tail sting, a probe), which a coarse pixel loses or a high tailplane's shadow grows: on the
-# synthetic series the Il-20's length ran a median 2.9 pixels long at 0.5 m and 3.7 at 1 m
-
-
-UNLIKELY = 0.1  # prior weight of a type the site makes unlikely (see `site_prior`): it is named
-# over a likely one only where its figures fit about ten times better (2.1 sigmas closer)
 CIVIL_ROLES = frozenset({"airliner", "business jet"})
 FIELDS = ("military", "civil", "joint")  # the kinds of airfield a site may declare
-
-OFF_CATALOGUE = math.exp(-0.5 * 2.5**2)  # the likelihood of an aircraft the catalogue lacks,
-# or one misread: that of a listed type 2.5 sigmas away. A figure that fits one type closely
-# and nothing else is named with a confidence that counts it (0.95 at 0 sigma, 0.8 at 1.9)
 Prior = Mapping[str, float]  # prior weight per catalogue type name (1 where absent)
 
 
-def site_prior(types: Sequence[str] | None = None, field: str | None = None) -> Prior | None:
-    """The prior a site's `types:` list and `field:` kind put on the catalogue: UNLIKELY for a
-    type outside the list (by name or family), and for a type only civil operators fly at a
+@dataclass(frozen=True)
+class MatchParams:
+    """What the type call decides by. Distances are in sigmas of the measurement."""
+
+    tolerance: float = 0.03  # relative model tolerance on catalogue figures (variants,
+    # parked wing sweep, wing tips; wider: fits looser, calls less sure)
+    max_distance: float = 3.5  # beyond this a type does not fit (lower: more `unknown`)
+    within_family: float = 0.8  # share of its family's likelihood a type needs to be named
+    # over its siblings (else the family is named)
+    heli_length_sigma_m: float = 2.0  # added to a helicopter's length sigma: its fuselage is
+    # hidden under its rotor
+    sweep_cap: float = 2.5  # a sweep fit gone astray counts at most this far (its tail is heavy)
+    named_at: float = 0.3  # share of the posterior an answer (with its look-alike) needs to be
+    # named; below it the figures fit several types about as well: `unknown`
+    resolved: float = 2.5  # two types closer than this in sigmas of the pixel alone cannot be
+    # told apart (a measurement halfway names the wrong one more than one time in ten)
+    role_margin: float = 2.0  # a family is named alone only where it is this many times as
+    # likely as any family of another role; else both (either), or none where it already has a
+    # look-alike (higher: more "A or B", fewer role errors)
+    variant_ends_px: float = 1.5  # pixels more on a length by which variants of one airframe
+    # must differ (a stretched nose, a tail sting, a probe, which a coarse pixel loses)
+    unlikely: float = 0.1  # prior weight of a type the site makes unlikely: named over a likely
+    # one only where its figures fit about ten times better (2.1 sigmas closer)
+    off_catalogue_sigmas: float = 2.5  # an aircraft the catalogue lacks, or one misread, is as
+    # likely as a listed type this far away (higher: surer calls; 0.95 at 0 sigma, 0.8 at 1.9)
+    edge_sigma_px: float = MeasureParams.edge_sigma_px  # one sigma of a measured edge, pixels
+
+    @property
+    def off_catalogue(self) -> float:
+        return math.exp(-0.5 * self.off_catalogue_sigmas**2)
+
+
+def site_prior(types: Sequence[str] | None = None, field: str | None = None,
+               mp: MatchParams = MatchParams()) -> Prior | None:
+    """The prior a site's `types:` list and `field:` kind put on the catalogue: `unlikely` for
+    a type outside the list (by name or family), and for a type only civil operators fly at a
     military field or one only air forces fly at a civil field (the catalogue's `service`;
-    UNLIKELY squared where both hold); None where neither is given. A prior weighs the call
+    `unlikely` squared where both hold); None where neither is given. A prior weighs the call
     and never forbids it: an aircraft that fits only an unlikely type is still named so."""
     if types is None and field in (None, "joint"):
         return None
@@ -60,9 +68,9 @@ def site_prior(types: Sequence[str] | None = None, field: str | None = None) -> 
     for t in load_catalogue().values():
         weight = 1.0
         if types is not None and t.name not in types and t.family not in types:
-            weight *= UNLIKELY
+            weight *= mp.unlikely
         if (field, t.service) in (("military", "civil"), ("civil", "military")):
-            weight *= UNLIKELY
+            weight *= mp.unlikely
         prior[t.name] = weight
     return prior
 
@@ -89,20 +97,20 @@ class Identification:
                         strict=True))
 
 
-def distance(m: Measurement, t: AircraftType) -> float:
-    s_len = _length_sigma(math.hypot(m.sigma_m, TOLERANCE * t.length_m), t)
-    s_span = math.hypot(m.sigma_m, TOLERANCE * t.span_m)
+def distance(m: Measurement, t: AircraftType, mp: MatchParams = MatchParams()) -> float:
+    s_len = _length_sigma(math.hypot(m.sigma_m, mp.tolerance * t.length_m), t, mp)
+    s_span = math.hypot(m.sigma_m, mp.tolerance * t.span_m)
     sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else sweep_distance(
-        m.sweep_deg, t.sweep_deg, m.sweep_sigma_deg)
+        m.sweep_deg, t.sweep_deg, m.sweep_sigma_deg, mp)
     length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
     return math.hypot(length, (m.span_m - t.span_m) / s_span, sweep)
 
 
-def _fused_distance(ms: Sequence[Measurement], t: AircraftType) -> float:
+def _fused_distance(ms: Sequence[Measurement], t: AircraftType, mp: MatchParams) -> float:
     """The root mean square of several measurements' distances to a type: the geometric mean
     of their likelihoods, for their errors are not independent (the same stand, the same
     detector, often the same sun), and only a figure that fits every look fits."""
-    return math.sqrt(sum(distance(x, t) ** 2 for x in ms) / len(ms))
+    return math.sqrt(sum(distance(x, t, mp) ** 2 for x in ms) / len(ms))
 
 
 def _earlier(earlier: Sequence[Measurement]) -> str:
@@ -113,15 +121,15 @@ def _earlier(earlier: Sequence[Measurement]) -> str:
     return f", and on {len(earlier)} earlier day{plural} {figures}"
 
 
-def _length_sigma(sigma: float, t: AircraftType) -> float:
+def _length_sigma(sigma: float, t: AircraftType, mp: MatchParams) -> float:
     """A length's sigma, widened for a helicopter, whose fuselage hides under its rotor."""
-    return math.hypot(sigma, HELI_LENGTH_SIGMA) if t.is_helicopter else sigma
+    return math.hypot(sigma, mp.heli_length_sigma_m) if t.is_helicopter else sigma
 
 
-def sweep_distance(a: float, b: float, sigma: float) -> float:
+def sweep_distance(a: float, b: float, sigma: float, mp: MatchParams = MatchParams()) -> float:
     """How many sigmas two wing sweeps (degrees) lie apart, counting a fit gone astray at
-    most SWEEP_CAP."""
-    return _robust((a - b) / sigma, SWEEP_CAP)
+    most `sweep_cap`."""
+    return _robust((a - b) / sigma, mp.sweep_cap)
 
 
 def _robust(z: float, cap: float) -> float:
@@ -147,13 +155,14 @@ def _figures(m: Measurement, helicopter: bool) -> str:
 
 
 def identify(m: Measurement, klass: str, prior: Prior | None = None,
-             earlier: Sequence[Measurement] = ()) -> Identification:
+             earlier: Sequence[Measurement] = (), mp: MatchParams = MatchParams()
+             ) -> Identification:
     """The most likely type (or family, or unknown) for a measured object, each type's
     likelihood weighed by its `prior` (see `site_prior`), with the posterior share of its
     role; with `earlier` measurements of the same object (see `detect.identify.sightings`),
     over all of them."""
-    ident, post, total = _identified(m, klass, prior, earlier)
-    listed = total / (total + OFF_CATALOGUE)  # the chance it is a catalogue type at all
+    ident, post, total = _identified(m, klass, prior, earlier, mp)
+    listed = total / (total + mp.off_catalogue)  # the chance it is a catalogue type at all
     cat = load_catalogue()
     share = sum(p for name, p in post.items() if cat[name].role == ident.role)
     return replace(ident, confidence=round(ident.confidence * listed, 3),
@@ -161,7 +170,8 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
 
 
 def _identified(m: Measurement, klass: str, prior: Prior | None,
-                earlier: Sequence[Measurement]) -> tuple[Identification, dict[str, float], float]:
+                earlier: Sequence[Measurement], mp: MatchParams
+                ) -> tuple[Identification, dict[str, float], float]:
     """`identify`'s answer, the posterior of every candidate type, and the summed (prior
     weighed) likelihood of their families."""
     helicopter = klass == "helicopter"
@@ -170,7 +180,7 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)" + _earlier(earlier)
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None), {}, 0.0
-    d = {t.name: _fused_distance([m, *earlier], t) for t in types}
+    d = {t.name: _fused_distance([m, *earlier], t, mp) for t in types}
     like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
@@ -185,7 +195,7 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     best = ranked[0]
     likeliest = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[:4]]
     alternatives = likeliest[1:]
-    if d[best.name] > MAX_DISTANCE:
+    if d[best.name] > mp.max_distance:
         near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
         return Identification("unknown", "unknown", 0.0, alternatives,
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
@@ -193,9 +203,9 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     family = fit[best.family] / total
     ref = _ref(best, m)
     rival, tied = _beside(best, [t for t in ranked if weight[t.name] >= weight[best.name]], d,
-                          fit, m)
-    third = rival and _other_role(ranked, d, fit, {best.family, rival.family})
-    if third or family + (0.0 if rival is None else fit[rival.family] / total) < NAMED_AT:
+                          fit, m, mp)
+    third = rival and _other_role(ranked, d, fit, {best.family, rival.family}, mp)
+    if third or family + (0.0 if rival is None else fit[rival.family] / total) < mp.named_at:
         shown = _family_leaders(ranked)[:3]
         fits = ", ".join(_ref(t, m) for t in shown + [t for t in (rival, third)
                                                       if t and t not in shown])
@@ -210,8 +220,8 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
                               alternatives, f"{measured}; {ref}, {_ref(rival, m)} ({why})",
                               best.role if best.role == rival.role else None, None), post, total
     members = [t for t in types if t.family == best.family]
-    if len(members) > 1 and (share[best.name] < WITHIN_FAMILY or not all(
-            _resolved(best, t, m, VARIANT_ENDS_PX) for t in members if t is not best)):
+    if len(members) > 1 and (share[best.name] < mp.within_family or not all(
+            _resolved(best, t, m, mp, mp.variant_ends_px) for t in members if t is not best)):
         roles = {t.role for t in members}
         return Identification(best.family, "family", round(family, 3), alternatives,
                               f"{measured}; {ref} ({'/'.join(t.name for t in members)} cannot "
@@ -222,27 +232,29 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
 
 
 def _beside(best: AircraftType, ranked: list[AircraftType], d: dict[str, float],
-            fit: dict[str, float], m: Measurement) -> tuple[AircraftType | None, bool]:
+            fit: dict[str, float], m: Measurement, mp: MatchParams
+            ) -> tuple[AircraftType | None, bool]:
     """The type whose family is reported beside the likeliest's, if any: a look-alike (see
     `_lookalikes`), else one of another role about as likely (see `_other_role`); and
     whether it is the latter."""
-    lookalike = next((t for t in ranked if t.family != best.family and d[t.name] <= MAX_DISTANCE
-                      and _lookalikes(best, t, m)), None)
+    lookalike = next((t for t in ranked if t.family != best.family
+                      and d[t.name] <= mp.max_distance and _lookalikes(best, t, m, mp)), None)
     if lookalike is not None:
         return lookalike, False
-    tied = _other_role(ranked, d, fit, {best.family})
+    tied = _other_role(ranked, d, fit, {best.family}, mp)
     return tied, tied is not None
 
 
 def _other_role(ranked: list[AircraftType], d: dict[str, float], fit: dict[str, float],
-                named: set[str]) -> AircraftType | None:
+                named: set[str], mp: MatchParams) -> AircraftType | None:
     """The likeliest type outside the `named` families, of a role none of their members has,
-    that fits within ROLE_MARGIN of the likeliest family: then the figures do not settle the
+    that fits within `role_margin` of the likeliest family: then the figures do not settle the
     role, and naming one would risk the costliest error (a fighter called a bomber)."""
     roles = {t.role for t in ranked if t.family in named}
     top = max(fit[f] for f in named)
     return next((t for t in ranked if t.family not in named and t.role not in roles
-                 and d[t.name] <= MAX_DISTANCE and ROLE_MARGIN * fit[t.family] >= top), None)
+                 and d[t.name] <= mp.max_distance and mp.role_margin * fit[t.family] >= top),
+                None)
 
 
 def _family_leaders(ranked: list[AircraftType]) -> list[AircraftType]:
@@ -253,16 +265,16 @@ def _family_leaders(ranked: list[AircraftType]) -> list[AircraftType]:
     return list(leaders.values())
 
 
-def _lookalikes(a: AircraftType, b: AircraftType, m: Measurement) -> bool:
+def _lookalikes(a: AircraftType, b: AircraftType, m: Measurement, mp: MatchParams) -> bool:
     """Whether no measurement here tells two types apart: they are the same size within the
     catalogue's tolerance (Mi-24 and Mi-28; Il-76 and Tu-95, whose sweeps differ, where no
     sweep was measured), or closer than the image resolves (a Su-34 is 1.4 m longer than a
     Su-27: 1.4 pixels at 1 m)."""
-    same = all(abs(x - y) <= TOLERANCE * max(x, y) for x, y in ((a.length_m, b.length_m),
+    same = all(abs(x - y) <= mp.tolerance * max(x, y) for x, y in ((a.length_m, b.length_m),
                                                                 (a.span_m, b.span_m)))
     if same and not (_swept(a, m) and abs(a.sweep_deg - b.sweep_deg) > m.sweep_sigma_deg):
         return True
-    return not _resolved(a, b, m)
+    return not _resolved(a, b, m, mp)
 
 
 def _swept(t: AircraftType, m: Measurement) -> bool:
@@ -270,16 +282,17 @@ def _swept(t: AircraftType, m: Measurement) -> bool:
     return m.sweep_deg is not None and not t.is_helicopter
 
 
-def _resolved(a: AircraftType, b: AircraftType, m: Measurement, ends: float = 0.0) -> bool:
-    """Whether the figures of two types differ by RESOLVED sigmas of the pixel alone (with
+def _resolved(a: AircraftType, b: AircraftType, m: Measurement, mp: MatchParams,
+              ends: float = 0.0) -> bool:
+    """Whether the figures of two types differ by `resolved` sigmas of the pixel alone (with
     `ends` pixels more on a length) and of the sweep, where measured."""
     if m.pixel_m is None:
         return True
-    edge = EDGE_SIGMA_PX * m.pixel_m
+    edge = mp.edge_sigma_px * m.pixel_m
     length = (a.length_m - b.length_m) / _length_sigma(
-        math.hypot(EDGE_SIGMA_PX, ends) * m.pixel_m, a) if m.length_seen else 0.0
+        math.hypot(mp.edge_sigma_px, ends) * m.pixel_m, a, mp) if m.length_seen else 0.0
     sweep = (a.sweep_deg - b.sweep_deg) / m.sweep_sigma_deg if _swept(a, m) else 0.0
-    return math.hypot(length, (a.span_m - b.span_m) / edge, sweep) >= RESOLVED
+    return math.hypot(length, (a.span_m - b.span_m) / edge, sweep) >= mp.resolved
 
 
 def _ref(t: AircraftType, m: Measurement) -> str:

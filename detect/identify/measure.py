@@ -14,42 +14,38 @@ from scipy.ndimage import binary_fill_holes
 from detect.geo import GEOD, to_lonlat, transform_xy
 from detect.imagery.change import nearest_squared_difference, robust_sigma
 
-CHIP_RES_M = 0.25  # chips are resampled to this many metres per pixel
-FOUND_AT = 0.2  # fraction of its contrast an object is found at (faint parts kept)
-EDGES_AT = 0.3  # ... and its extents read at (a blurred edge nearer its true place)
-EDGE_SIGMA_PX = 0.7  # one sigma of an extent read off the image, in pixels, before segmentation
-BOX_SHORT = 0.1  # a detector's box runs up to this much short (7% on fighters): a silhouette
-GROWN_SIGMA = 0.5  # further past it may have grown into its shadow's rim: it is taken only
-# this far past it, and this share of its excess is one sigma. On the synthetic series at
-# 0.5-1 m per pixel, where a silhouette ran 10-15% past its box the truth lay between the
-# two, halfway or nearer the box
-LOST_SIGMA = 0.25  # ... and of a lesser excess or a shortfall (a wing lost, see `_extent_of`)
-TRIM_TO = 0.85  # a box is cut to all that differs from the apron where that is this much of
-# it: on the synthetic series that extent was nearer the truth than the box in 87 of 93 such
-# cases, and shorter it had lost parts (see `_trimmed`)
-ROTOR_TIPS_PX = 1.2  # the detector's box misses the faint blade tips: on fresh synthetic series
-# (seeds 200-201) rotors were 0.50 / 0.57 / 1.28 m short (mean) at 0.3 / 0.5 / 1.0 m per pixel
-RIM_FILL = 0.6  # a dark body found only as a rim fills less of its outline: at 1 m per pixel a
-# Su-25 merged with its shadow filled 43-51% of it, a grey fighter beside its shadow 70-93%
-SWEEP_SCATTER_M = 0.3  # a wing's leading edge is straight: slices whose forward-most pixels
-# scatter about their line by more (median) are not one edge (a pale wing lost against a pale
-# apron, a cloud's shadow), and no sweep is read. On the synthetic series straight edges
-# scattered under 0.10 / 0.17 / 0.25 m (9 in 10) at 0.3 / 0.5 / 1 m per pixel, and 11 of the
-# 13 transports' sweeps 10 deg or more astray over 0.35 m
-PAINT_APART = 8.0  # a body's paint is told from the apron by its colour where its chroma stands
-# this many sigmas of the apron's from the reference's: a pixel's share of paint is then read to
-# an eighth, and the half-way cut lies 4 sigmas from body and apron. On the synthetic series
-# fighters' paint stood 12-46 sigmas apart (a Su-24 at 1 m from 5.6, Su-25s 3-13) and the
-# transports' pale grey under 8 (medians 3-7); taken from 6, transports' shaded wings were cut
-# (0.3 m: 232 -> 218 right of 235)
-CHROMA_FLOOR = 1e-3  # the least chroma noise taken: rounding to 8-bit DN alone gives 6e-4, the
-# synthetic series 1.9e-3 (a render's neutral noise has none)
-SYMMETRY_MARGIN = 0.1  # all that differs from the apron gives the axis alone where this much more
-# of it mirrors onto itself than of the silhouette. Re-measured, the synthetic series' axes
-# then went wrong 17 -> 10 times in 805 aircraft (seeds 11-13), 15 -> 5 in 432 (200-201);
-# with no margin, three An-124s more went wrong, and one An-26 less
-BLADES_PX = 5  # chip pixels (1.25 m): wider than a rotor blade (0.5 m chord)
-MIN_FUSELAGE_TO_ROTOR = 0.6  # the catalogue's stubbiest helicopter, the Ka-27, has 0.72
+
+@dataclass(frozen=True)
+class MeasureParams:
+    """How an object is measured from its image. Shares are of the box's extent unless said."""
+
+    chip_res_m: float = 0.25  # chips are resampled to this many metres per pixel
+    found_at: float = 0.2  # share of its contrast an object is found at (faint parts kept)
+    edges_at: float = 0.3  # and its extents read at (a blurred edge nearer its true place)
+    edge_sigma_px: float = 0.7  # one sigma of an extent read off the image, in pixels
+    box_short: float = 0.1  # a detector's box runs up to this much short: a longer silhouette
+    # is taken up to this far past it (further, it may have grown into its shadow's rim)
+    grown_sigma: float = 0.5  # share of a silhouette's excess past that that is one sigma
+    lost_sigma: float = 0.25  # share of a lesser excess, or of a shortfall, that is one sigma
+    trim_to: float = 0.85  # a box is cut to all that differs from the apron where that is at
+    # least this share of it; a silhouette shorter than this has lost parts
+    grown_share: float = 1.3  # a silhouette longer than this share of its box
+    grown_m: float = 2.0  # plus this many metres has grown into a neighbour or shadow
+    whole_share: float = 0.9  # a silhouette this share of its box or more is whole (its sweep
+    # is read)
+    rotor_tips_px: float = 1.2  # pixels of faint blade tips the detector's box misses
+    min_fuselage_to_rotor: float = 0.6  # a helicopter fuselage under this share of its rotor
+    # is no fuselage (the stubbiest, the Ka-27, has 0.72)
+    blades_px: int = 5  # chip pixels (1.25 m) opened away from a helicopter: wider than a blade
+    rim_fill: float = 0.6  # a dark body found only as a rim fills less than this of its outline
+    sweep_scatter_m: float = 0.3  # a leading edge whose slices scatter about their line by more
+    # (median) is not one straight edge, and no sweep is read from it
+    paint_apart: float = 8.0  # a body's paint is told from the apron where its chroma stands
+    # this many sigmas of the apron's from the reference's (a share of paint then reads to an
+    # eighth; lower: shaded pale wings are cut)
+    chroma_floor: float = 1e-3  # the least chroma noise taken (8-bit rounding alone gives 6e-4)
+    symmetry_margin: float = 0.1  # all that differs from the apron gives the axis alone where
+    # this much more of it mirrors onto itself than of the silhouette
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def _metre_vectors(crs, transform, x: float, y: float) -> tuple[np.ndarray, np.n
 
 
 def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_deg: float,
-         size_m: float, res: float = CHIP_RES_M) -> np.ndarray:
+         size_m: float, res: float = MeasureParams.chip_res_m) -> np.ndarray:
     """A square (rows, cols, bands) chip of `size_m` ground metres around `centre`, u (columns)
     along `axis_deg`, v (rows) to its right, sampled at `res` metres; true in any CRS."""
     pe, pn = _metre_vectors(crs, transform, *centre)
@@ -107,8 +103,9 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
 
 @dataclass(frozen=True)
 class Silhouette:
-    """An object's pixels in a chip: `found` at FOUND_AT of its contrast, `edges` at EDGES_AT,
-    both without shadow; `unlike`, all that differs from the empty reference at FOUND_AT, dark
+    """An object's pixels in a chip: `found` at `found_at` of its contrast, `edges` at
+    `edges_at`, both without shadow; `unlike`, all that differs from the empty reference at
+    `found_at`, dark
     paint (and shadow) included (None without a reference)."""
 
     found: np.ndarray
@@ -119,7 +116,8 @@ class Silhouette:
     painted: bool = False  # told from apron and shadow by its paint's colour (see `_paint`)
 
 
-def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Silhouette:
+def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0,
+               p: MeasureParams = MeasureParams()) -> Silhouette:
     """The object's pixels in a chip whose image pixels span `pixel` chip pixels, cut at a
     fraction of its contrast: contrast is the colour distance to the reference chip (the
     empty base, nearest colour within half an image pixel, for misregistration) when there
@@ -164,18 +162,18 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
     foreign = painted = np.zeros_like(shadow)
     if ref is not None:
         dim = ratio < 0.95  # a little darker than the apron: a blurred shadow rim, or a dark body
-        body = _central(cut(FOUND_AT) & ~shadow)
+        body = _central(cut(p.found_at) & ~shadow)
         dim_body = body.any() and np.mean(~dim[body]) < 0.25  # a body as dark as the rim
         # ... and found only as its rim, a hollow outline: a `Silhouette.dark`
-        if dim_body and body.sum() < RIM_FILL * binary_fill_holes(body).sum():
-            unlike = _central(cut(FOUND_AT))
+        if dim_body and body.sum() < p.rim_fill * binary_fill_holes(body).sum():
+            unlike = _central(cut(p.found_at))
             core = _central(ratio < (1 + np.percentile(ratio[unlike], 5)) / 2)
             if core.sum() >= 12:
                 return Silhouette(body, core, unlike, True)
         elif body.any() and not dim_body and offset is not None:
             shadow = shadow | _penumbra(shadow, bare, proven, dim & neutral, offset,
                                         int(round(pixel)))
-        paint = _paint(chroma, ratio, body, ring) if body.any() else None
+        paint = _paint(chroma, ratio, body, ring, p) if body.any() else None
         if paint is not None:
             painted = paint >= 0.5
             foreign = (ratio < 1) & ~painted  # shadow and its rim, darker without the colour
@@ -184,8 +182,8 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0) -> Sil
         core = _central(cut(level) & ~shadow)
         return _joined((core | painted) & ~foreign, core)
 
-    return Silhouette(object_at(FOUND_AT), object_at(EDGES_AT),
-                      None if ref is None else _central(cut(FOUND_AT)), painted=painted.any())
+    return Silhouette(object_at(p.found_at), object_at(p.edges_at),
+                      None if ref is None else _central(cut(p.found_at)), painted=painted.any())
 
 
 def _joined(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
@@ -194,17 +192,18 @@ def _joined(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     return np.isin(labels, np.unique(labels[seed & mask]))
 
 
-def _paint(chroma: np.ndarray, ratio: np.ndarray, body: np.ndarray, ring: np.ndarray
-           ) -> np.ndarray | None:
+def _paint(chroma: np.ndarray, ratio: np.ndarray, body: np.ndarray, ring: np.ndarray,
+           p: MeasureParams) -> np.ndarray | None:
     """Each pixel's share of its area that is the body's paint, where the paint differs in
-    colour from the apron (see PAINT_APART), else None. A pixel's chroma against the reference
+    colour from the apron (see `paint_apart`), else None. A pixel's chroma against the reference
     is the paint's times the share of its light that comes from the paint: apron, shadow and
     their blurred mix have none. The body's brightness turns that share of light into one of
     area."""
     tint = np.median(chroma[body], axis=0)
     apron = chroma[ring]
-    noise = math.hypot(*(robust_sigma(apron[:, k], CHROMA_FLOOR) for k in range(apron.shape[1])))
-    if np.linalg.norm(tint) < PAINT_APART * noise:
+    noise = math.hypot(*(robust_sigma(apron[:, k], p.chroma_floor)
+                         for k in range(apron.shape[1])))
+    if np.linalg.norm(tint) < p.paint_apart * noise:
         return None
     light = chroma @ tint / float(tint @ tint)
     pure = body & (light >= 0.8)
@@ -276,12 +275,12 @@ def _mirror_score(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray, a: floa
     return float(hit.mean())
 
 
-def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None
-                  ) -> tuple[float, np.ndarray]:
+def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None,
+                  margin: float = MeasureParams.symmetry_margin) -> tuple[float, np.ndarray]:
     """The line an aircraft is mirror-symmetric about: its angle in the chip (radians, from
     the column axis towards the row axis) and a point on it (the silhouette's centroid).
     With `also`, the angle is the one both masks are most symmetric about, each through its
-    own centroid; or, where `also` is clearly the more symmetric (SYMMETRY_MARGIN), the one
+    own centroid; or, where `also` is clearly the more symmetric (by `margin`), the one
     it alone is: the silhouette is then not the aircraft's shape (a pale body found in pieces
     with its shadow's rim)."""
     clouds = []
@@ -292,7 +291,7 @@ def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None
     centre = clouds[0][2]
     coarse = np.radians(np.arange(0, 180, 2.0))
     scores = np.array([[_mirror_score(m, s, c, a) for a in coarse] for m, _, c, s in clouds])
-    if len(clouds) == 2 and scores[1].max() > scores[0].max() + SYMMETRY_MARGIN:
+    if len(clouds) == 2 and scores[1].max() > scores[0].max() + margin:
         clouds, scores = clouds[1:], scores[1:]
 
     def score(a: float) -> float:
@@ -302,10 +301,10 @@ def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None
     return float(max(fine, key=score)), centre
 
 
-def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
+def _sweep(t: np.ndarray, s: np.ndarray, half_span: float, p: MeasureParams) -> float | None:
     """Leading-edge sweep (degrees) from the most forward silhouette pixel of each slice of
     the outer wings (t forward, s across, chip pixels); robust to nacelles (Theil-Sen). None
-    where too few slices, or ones that are not one straight edge (see SWEEP_SCATTER_M)."""
+    where too few slices, or ones that are not one straight edge (see `sweep_scatter_m`)."""
     a = np.abs(s)
     bins = np.arange(0.7 * half_span, 0.95 * half_span, 1.0)  # outer wing, beyond the tail
     xs, les = [], []
@@ -318,7 +317,7 @@ def _sweep(t: np.ndarray, s: np.ndarray, half_span: float) -> float | None:
         return None
     slope, intercept = _theil_sen(np.asarray(les), np.asarray(xs))
     scatter = np.median(np.abs(np.asarray(les) - intercept - slope * np.asarray(xs)))
-    if scatter * CHIP_RES_M > SWEEP_SCATTER_M:
+    if scatter * p.chip_res_m > p.sweep_scatter_m:
         return None
     return float(math.degrees(math.atan(max(-slope, 0.0))))
 
@@ -339,7 +338,7 @@ def _end_widths(t: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return float(np.ptp(low)) if low.size else 0.0, float(np.ptp(high)) if high.size else 0.0
 
 
-def _nose_forward(t: np.ndarray, s: np.ndarray) -> bool:
+def _nose_forward(t: np.ndarray, s: np.ndarray, p: MeasureParams) -> bool:
     """True when the nose is towards +t. An aircraft's tail carries the wide horizontal
     stabiliser while its nose tapers; where both ends look alike, the wing decides: seen from
     the nose, the leading edge of a swept or tapered wing sweeps back more than the trailing
@@ -348,7 +347,7 @@ def _nose_forward(t: np.ndarray, s: np.ndarray) -> bool:
     if max(low, high) > 1.5 * max(min(low, high), 1.0):
         return low > high
     half = _extent(s) / 2
-    fwd, back = _sweep(t, s, half), _sweep(-t, -s, half)
+    fwd, back = _sweep(t, s, half, p), _sweep(-t, -s, half, p)
     if fwd is not None and back is not None:
         return fwd >= back
     return low >= high
@@ -364,17 +363,17 @@ def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
                                                                         math.cos(a)])
 
 
-def _figures(sil: Silhouette) -> tuple[float, float, float, float | None]:
+def _figures(sil: Silhouette, p: MeasureParams) -> tuple[float, float, float, float | None]:
     """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
     pixels and radians. An aircraft's axis is the line both its silhouette and all that
     differs from the apron are symmetric about (a dark grey fuselage passes for shadow, and
     straight wings alone are as symmetric across as along); its extents are its `edges`'."""
     body = sil.found
-    a, centre = fuselage_axis(body, sil.unlike)
+    a, centre = fuselage_axis(body, sil.unlike, p.symmetry_margin)
     t, s = _along_across(body, centre, a)
-    if not _nose_forward(t, s):
+    if not _nose_forward(t, s, p):
         a, t, s = a + math.pi, -t, -s
-    sweep = _sweep(t, s, _extent(s) / 2)
+    sweep = _sweep(t, s, _extent(s) / 2, p)
     if sil.edges.sum() >= 12:
         t, s = _along_across(sil.edges, centre, a)
     return _extent(t), _extent(s), a, sweep
@@ -382,7 +381,8 @@ def _figures(sil: Silhouette) -> tuple[float, float, float, float | None]:
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
             box_length: float, box_width: float, helicopter: bool, gsd: float,
-            reference: np.ndarray | None = None) -> Measurement:
+            reference: np.ndarray | None = None, p: MeasureParams = MeasureParams()
+            ) -> Measurement:
     """Measure one object from `image` (bands, rows, cols) whose pixel->map transform is
     `transform`; `corners` are the object's box corners in map coordinates, `axis_deg` the
     azimuth of its long side. `reference`, the empty base on the same pixels, makes the
@@ -392,115 +392,114 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     sweep (where it is whole), and the extents with the box (see `extents`), the box first cut
     to all that differs from the apron (see `_trimmed`); their disagreement widens the
     uncertainty. A dark shape (`Silhouette.dark`) gives the extents alone: around it the
-    detector's box runs as long as the blurred rim. So does a painted one, neither grown
-    beyond the box nor under TRIM_TO of it, where it lost parts (on a real pair an airliner in
-    a 58 x 50.8 m box read 20.6 x 41.2 m by its paint) (`Silhouette.painted`): re-measured on
-    the synthetic series, its extents alone were nearer the truth than with the box in 201 of
-    283 cases (the box ran up to 3.5 m wide over a shadow). A helicopter lies along a side of
-    its box (see `_helicopter_heading`)."""
+    detector's box runs as long as the blurred rim. So does a painted one (`Silhouette.painted`),
+    neither grown beyond the box nor under `trim_to` of it, where it lost parts: its paint
+    outlines it more closely than a box that may run wide over its shadow. A helicopter lies
+    along a side of its box (see `_helicopter_heading`)."""
     centre = tuple(corners.mean(axis=0))
     size = 1.5 * max(box_length, box_width) + 6
-    c = chip(image, crs, transform, centre, axis_deg, size)
-    r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size)
-    sil = silhouette(c, r, gsd / CHIP_RES_M)
+    res = p.chip_res_m
+    c = chip(image, crs, transform, centre, axis_deg, size, res)
+    r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size,
+                                            res)
+    sil = silhouette(c, r, gsd / res, p)
     if helicopter:
-        fuselage = _fuselage(sil.found) * CHIP_RES_M if sil.found.sum() >= 12 else None
-        return _helicopter(fuselage, box_length, box_width, _helicopter_heading(sil, axis_deg),
-                           gsd)
+        fuselage = _fuselage(sil.found, p) * res if sil.found.sum() >= 12 else None
+        return _helicopter(fuselage, box_length, box_width,
+                           _helicopter_heading(sil, axis_deg, p), gsd, p)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    sil_length, sil_span, a, sweep = _figures(sil)
-    sil_length, sil_span = sil_length * CHIP_RES_M, sil_span * CHIP_RES_M
+    sil_length, sil_span, a, sweep = _figures(sil, p)
+    sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:
-        box_length, box_width = _trimmed((box_length, box_width), sil.unlike)
+        box_length, box_width = _trimmed((box_length, box_width), sil.unlike, p)
     along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
     fuselage_on_long = abs(along) <= 45
     length, span = (box_length, box_width) if fuselage_on_long else (box_width, box_length)
     base = axis_deg if fuselage_on_long else axis_deg + 90
     sil_heading = axis_deg + math.degrees(a)
     heading = min((base, base + 180), key=lambda h: abs((h - sil_heading + 180) % 360 - 180))
-    sigma = _sigma((sil_length, sil_span), (length, span), gsd)
+    sigma = _sigma((sil_length, sil_span), (length, span), gsd, p)
     if sil.dark:
         (length, span), whole = (sil_length, sil_span), False
-    elif sil.painted and all(TRIM_TO * b <= x and not _grown(x, b)
+    elif sil.painted and all(p.trim_to * b <= x and not _grown(x, b, p)
                              for x, b in ((sil_length, length), (sil_span, span))):
         (length, span), whole = (sil_length, sil_span), True
     else:
-        (length, span), whole = extents((sil_length, sil_span), (length, span))
+        (length, span), whole = extents((sil_length, sil_span), (length, span), p)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd)
 
 
-def _sigma(sil: tuple[float, float], box: tuple[float, float], gsd: float) -> float:
+def _sigma(sil: tuple[float, float], box: tuple[float, float], gsd: float,
+           p: MeasureParams) -> float:
     """One sigma of the extents: a pixel's edge, and the silhouette's disagreement with the
-    box (see `GROWN_SIGMA`, `LOST_SIGMA`)."""
-    parts = ((GROWN_SIGMA if s > (1 + BOX_SHORT) * b else LOST_SIGMA) * (s - b)
+    box (see `grown_sigma`, `lost_sigma`)."""
+    parts = ((p.grown_sigma if s > (1 + p.box_short) * b else p.lost_sigma) * (s - b)
              for s, b in zip(sil, box, strict=True))
-    return math.hypot(EDGE_SIGMA_PX * gsd, *parts)
+    return math.hypot(p.edge_sigma_px * gsd, *parts)
 
 
 def sweep_sigma(gsd: float, span: float) -> float:
     """One sigma of a measured sweep (degrees): 4 deg of planform variety and parked flaps,
-    and a pixel over the span's length for the Theil-Sen fit of a dozen slices. On the
-    synthetic series the core of the errors is 1-3 deg at 0.3-0.5 m and 3-5 deg at 1 m, with
-    a heavy tail (one fit in ten read off a shadow or neighbour; see match.SWEEP_CAP)."""
+    and a pixel over the span's length for the Theil-Sen fit of a dozen slices. The errors
+    have a heavy tail (a fit read off a shadow or a neighbour; see `MatchParams.sweep_cap`)."""
     return math.hypot(4.0, math.degrees(math.atan(gsd / span)))
 
 
-def extents(sil: tuple[float, float], box: tuple[float, float]
-            ) -> tuple[tuple[float, float], bool]:
+def extents(sil: tuple[float, float], box: tuple[float, float],
+            p: MeasureParams = MeasureParams()) -> tuple[tuple[float, float], bool]:
     """Length and span from the silhouette's and the box's (see `_extent_of`), and whether the
-    silhouette is whole, so that its sweep can be read. A silhouette grown more than 30% + 2 m
-    past the box into a neighbour or a shadow one way is trusted neither way: the box
-    stands."""
-    if any(_grown(s, b) for s, b in zip(sil, box, strict=True)):
+    silhouette is whole, so that its sweep can be read. A silhouette grown past the box into a
+    neighbour or a shadow one way (see `_grown`) is trusted neither way: the box stands."""
+    if any(_grown(s, b, p) for s, b in zip(sil, box, strict=True)):
         return box, False
-    whole = all(s >= 0.9 * b for s, b in zip(sil, box, strict=True))
-    return (_extent_of(sil[0], box[0]), _extent_of(sil[1], box[1])), whole
+    whole = all(s >= p.whole_share * b for s, b in zip(sil, box, strict=True))
+    return (_extent_of(sil[0], box[0], p), _extent_of(sil[1], box[1], p)), whole
 
 
-def _trimmed(box: tuple[float, float], unlike: np.ndarray) -> tuple[float, float]:
+def _trimmed(box: tuple[float, float], unlike: np.ndarray, p: MeasureParams
+             ) -> tuple[float, float]:
     """A box's length and width, each cut to the extent along it (the chip's columns and rows)
     of all that differs from the empty apron, shadow included (`Silhouette.unlike`), where that
-    is at least TRIM_TO of it. A detector's box may run past the object by a pixel or two,
+    is at least `trim_to` of it. A detector's box may run past the object by a pixel or two,
     and more (3.5 m on a 15 m span at 1 m per pixel); shorter still, parts of the object
     were lost to the apron."""
     rows, cols = np.nonzero(unlike)
-    seen = (_extent(cols) * CHIP_RES_M, _extent(rows) * CHIP_RES_M)
-    return tuple(u if TRIM_TO * b <= u < b else b for u, b in zip(seen, box, strict=True))
+    seen = (_extent(cols) * p.chip_res_m, _extent(rows) * p.chip_res_m)
+    return tuple(u if p.trim_to * b <= u < b else b for u, b in zip(seen, box, strict=True))
 
 
-def _grown(silhouette: float, box: float) -> bool:
+def _grown(silhouette: float, box: float, p: MeasureParams) -> bool:
     """Whether a silhouette's extent has grown beyond its box's into a neighbour or a shadow:
-    more than 30% + 2 m longer (the detector's boxes run short, but not that short)."""
-    return silhouette > 1.3 * box + 2.0
+    longer than `grown_share` of it plus `grown_m` (the detector's boxes run short, but not
+    that short)."""
+    return silhouette > p.grown_share * box + p.grown_m
 
 
-def _extent_of(silhouette: float, box: float) -> float:
+def _extent_of(silhouette: float, box: float, p: MeasureParams) -> float:
     """One extent from a silhouette not grown beyond the box (see `extents`). The detector's
-    boxes run short (7% on fighters, more on the span of large transports), so a longer
-    silhouette is taken, up to BOX_SHORT past the box (see `GROWN_SIGMA`). A shorter one has
-    lost parts (a shaded wing taken for shadow): from TRIM_TO of it the two are averaged, else
-    the box is taken."""
+    boxes run short (more on the span of large transports), so a longer silhouette is taken,
+    up to `box_short` past the box. A shorter one has lost parts (a shaded wing taken for
+    shadow): from `trim_to` of it the two are averaged, else the box is taken."""
     if silhouette >= box:
-        return min(silhouette, (1 + BOX_SHORT) * box)
-    if silhouette >= TRIM_TO * box:
+        return min(silhouette, (1 + p.box_short) * box)
+    if silhouette >= p.trim_to * box:
         return (silhouette + box) / 2
     return box
 
 
-def _fuselage(found: np.ndarray) -> float:
+def _fuselage(found: np.ndarray, p: MeasureParams) -> float:
     """A helicopter's body length (chip pixels) along the line it is most mirror-symmetric
     about, its rotor blades opened away: the fuselage where the body was segmented. A dark
-    body passes for shadow, leaving blade fragments, and then this is no fuselage: on the
-    synthetic series these lengths were a median 1.6 / 3.1 m out at 0.5 / 1 m per pixel, and
-    at 0.3 m none was found (too short, or no body: the rotor alone tells the type)."""
-    body = _opened(found, BLADES_PX)
+    body passes for shadow, leaving blade fragments, and then this is no fuselage (too short,
+    or none: the rotor alone tells the type)."""
+    body = _opened(found, p.blades_px)
     a, centre = fuselage_axis(body)
     return _extent(_along_across(body, centre, a)[0])
 
 
-def _helicopter_heading(sil: Silhouette, axis_deg: float) -> float:
+def _helicopter_heading(sil: Silhouette, axis_deg: float, p: MeasureParams) -> float:
     """A helicopter's heading, along the side of its box (`axis_deg` runs along the long
     side, the chip's columns) nearest the principal axis of all that differs from the apron
     with its blades opened away: its body and the body's cast shadow (the same shape moved),
@@ -508,7 +507,7 @@ def _helicopter_heading(sil: Silhouette, axis_deg: float) -> float:
     by, its dark paint passes for shadow, and its box is near square where the rotor spans the
     fuselage.) The nose is at the end away from the thin tail boom, which skews the body."""
     rows, cols = np.nonzero(_opened(sil.found if sil.unlike is None else sil.unlike,
-                                    BLADES_PX))
+                                    p.blades_px))
     if cols.size < 3:
         return axis_deg
     vector = np.linalg.eigh(np.cov(np.vstack([cols, rows]).astype(float)))[1][:, -1]
@@ -525,17 +524,17 @@ def _opened(mask: np.ndarray, k: int) -> np.ndarray:
 
 
 def _helicopter(fuselage: float | None, box_length: float, box_width: float, heading: float,
-                gsd: float) -> Measurement:
+                gsd: float, p: MeasureParams) -> Measurement:
     """A helicopter's figures: the rotor disc spans the box's shorter side (the longer, along
     the fuselage for most, also holds the tail boom; a near-square box may lie either way, see
     `_helicopter_heading`), with the faint blade tips the box misses; the fuselage comes
     from the silhouette, unless none was segmented (None), or it is far too short for any
     helicopter (a dark body taken for its own shadow) or grown beyond the box, and so not
     seen."""
-    rotor = min(box_length, box_width) + ROTOR_TIPS_PX * gsd
-    seen = fuselage is not None and MIN_FUSELAGE_TO_ROTOR * rotor <= fuselage and not _grown(
-        fuselage, max(box_length, box_width))
+    rotor = min(box_length, box_width) + p.rotor_tips_px * gsd
+    seen = fuselage is not None and p.min_fuselage_to_rotor * rotor <= fuselage and not _grown(
+        fuselage, max(box_length, box_width), p)
     return Measurement(float(fuselage if seen else max(box_length, box_width)), float(rotor),
-                       float(heading % 360), EDGE_SIGMA_PX * gsd + 0.03 * rotor,
+                       float(heading % 360), p.edge_sigma_px * gsd + 0.03 * rotor,
                        fuselage is not None, None, length_seen=seen, pixel_m=gsd)
 

@@ -17,16 +17,23 @@ of its own day under `measured_identity` (see `detect.track`).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import takewhile
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY, Prior, distance, identify, sweep_distance
 from detect.identify.measure import Measurement
 
-MAX_SIGHTINGS = 3  # today's and the two before it: a stand's look-alike swap ends the chain
-AGREE_SIGMAS = 2.0  # two sightings of one object: length, span and sweep within this many sigmas
-STILL_FITS = 3.0  # sigmas within which the type earlier sightings name still fits today's look
+
+@dataclass(frozen=True)
+class SightingParams:
+    """Which earlier sightings an object is identified over."""
+
+    max_sightings: int = 3  # today's and the two before it
+    agree_sigmas: float = 2.0  # two sightings of one object: length, span and sweep within
+    # this many sigmas of both (lower: chains end sooner)
+    still_fits: float = 3.0  # sigmas within which the type earlier sightings name still fits
+    # today's look (higher: a swap on a stand is kept as one aircraft more often)
 _FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
             "length_seen")
 
@@ -45,13 +52,14 @@ def measurement(s: dict, pixel_m: float) -> Measurement:
                        s["sweep_deg"], s["sweep_sigma_deg"], s["length_seen"], pixel_m)
 
 
-def agree(a: Measurement, b: Measurement) -> bool:
+def agree(a: Measurement, b: Measurement, sp: SightingParams = SightingParams()) -> bool:
     """Whether two measurements may be one object: span (and length, where both saw the
-    fuselage) within AGREE_SIGMAS of their combined uncertainty, and so is the wing sweep
+    fuselage) within `agree_sigmas` of their combined uncertainty, and so is the wing sweep
     where both read it (a Su-24, 16 deg, where a Su-34 of about its size stood, 42)."""
-    tol = AGREE_SIGMAS * math.hypot(a.sigma_m, b.sigma_m)
+    tol = sp.agree_sigmas * math.hypot(a.sigma_m, b.sigma_m)
     length = not (a.length_seen and b.length_seen) or abs(a.length_m - b.length_m) <= tol
-    return length and _sweeps_apart(a, b) <= AGREE_SIGMAS and abs(a.span_m - b.span_m) <= tol
+    return length and _sweeps_apart(a, b) <= sp.agree_sigmas and \
+        abs(a.span_m - b.span_m) <= tol
 
 
 def _sweeps_apart(a: Measurement, b: Measurement) -> float:
@@ -77,27 +85,26 @@ def separation(a: Measurement, b: Measurement, share: float) -> float:
 
 
 def _still_named(today: Measurement, earlier: list[Measurement], klass: str,
-                 prior: Prior | None) -> str | None:
+                 prior: Prior | None, sp: SightingParams) -> str | None:
     """What the earlier sightings name together (a type, a family, or either of two), where a
-    type of it fits today's look within `STILL_FITS`; else None. On the synthetic series at
-    1 m, an Il-76 under a 37 deg sun was read across (49.7 x 44.8 m, an Il-62), 2.3 sigmas
-    from the Il-76 that its two earlier looks named. Another aircraft lies further: a Su-34
-    where a Su-24 stood, 4.1 sigmas at 0.5 m; an Il-20 where a Tu-154 stood, read 40.3 x 37.1
-    m to 3.1 m with straight wings, 3.4 sigmas at 1 m."""
+    type of it fits today's look within `still_fits`; else None. An aircraft read across under
+    a low sun lies closer to what its earlier looks named than another aircraft on its stand
+    does."""
     named = identify(earlier[0], klass, prior, earlier[1:]).type
-    fits = any(distance(today, t) <= STILL_FITS for t in types_named(named))
+    fits = any(distance(today, t) <= sp.still_fits for t in types_named(named))
     return named if fits else None
 
 
 def _counted(today: Measurement, looks: list[tuple[dict, Measurement]], klass: str,
-             prior: Prior | None) -> tuple[list[tuple[dict, Measurement]], str | None]:
+             prior: Prior | None, sp: SightingParams
+             ) -> tuple[list[tuple[dict, Measurement]], str | None]:
     """The earlier looks that count with today's: those that agree with it, up to the first
     that does not; or all of them where what they name still fits today's look, which is
     returned too (see `_still_named`)."""
-    agreeing = list(takewhile(lambda look: agree(today, look[1]), looks))
+    agreeing = list(takewhile(lambda look: agree(today, look[1], sp), looks))
     if agreeing or not looks:
         return agreeing, None
-    named = _still_named(today, [m for _, m in looks], klass, prior)
+    named = _still_named(today, [m for _, m in looks], klass, prior, sp)
     return (looks, named) if named else ([], None)
 
 
@@ -112,7 +119,7 @@ def chain(before: dict) -> list[dict]:
 
 
 def follow(before: dict, now: dict, whole: bool, pixel_m: float,
-           prior: Prior | None = None) -> dict:
+           prior: Prior | None = None, sp: SightingParams = SightingParams()) -> dict:
     """`now`, the same object as `before` (the day before), identified over its own sighting
     and the agreeing ones before it, or all of them where the type they name still fits
     today's look (`sightings` then holds them all). A row not seen `whole` today (its
@@ -120,7 +127,7 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
     is."""
     if now["class"] == "vehicle":
         return now
-    earlier = chain(before)[:MAX_SIGHTINGS - 1]
+    earlier = chain(before)[:sp.max_sightings - 1]
     props = now.get("props", {})
     if not whole:
         return {**now, "props": {**props, "sightings": earlier}}
@@ -129,7 +136,7 @@ def follow(before: dict, now: dict, whole: bool, pixel_m: float,
         return now
     today = measurement(own, pixel_m)
     looks = [(s, measurement(s, pixel_m)) for s in earlier]
-    agreeing, named = _counted(today, looks, now["class"], prior)
+    agreeing, named = _counted(today, looks, now["class"], prior, sp)
     if not agreeing:
         return now
     ident = identify(today, now["class"], prior, [m for _, m in agreeing])

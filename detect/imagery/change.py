@@ -4,7 +4,7 @@ change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -13,18 +13,32 @@ from shapely.geometry import Polygon
 
 from detect.grid import Grid
 
-MIN_REGION_M2 = 8.0
-MIN_CLOUD_M2 = 3000.0  # larger than the bright planform of any aircraft
-CELL_M = 8.0  # haze and thin cloud: the day's local offset is measured in cells this size,
-WINDOW_M = 120.0  # and smoothed by a median over this window, wider than any aircraft
-# Score levels. Searching the whole image for change needs a wide margin over the noise (10
-# sigma); testing the one place where an object is known to stand needs less (5.5 sigma).
-CHANGED_AT = 0.7
-FAINT_AT = 0.25
-RING_PX = 4  # an object's own pixels stand out from a ring this wide around its box,
-OUT_AT = 4.0  # by this many robust sigmas of the ring's colours
-MIN_OWN_PX = 12
-ALIKE_SEARCH_PX = 3  # registration residual and box jitter between two days
+
+@dataclass(frozen=True)
+class ChangeParams:
+    """What change, cloud and likeness decide by."""
+
+    score_from: float = 3.0  # the score is 0 at this many robust sigmas of difference
+    score_span: float = 10.0  # and 1 this many sigmas further
+    changed_at: float = 0.7  # score of change found anywhere (10 sigma: a wide margin over
+    # the noise of a whole image; higher: fewer, surer regions)
+    faint_at: float = 0.25  # score of change at a place an object is known to stand (5.5
+    # sigma: one place tested needs less margin; higher: more objects `recovered`)
+    min_region_m2: float = 8.0  # change areas smaller than this are specks
+    cell_m: float = 8.0  # the day's local offset (haze, thin cloud) is measured in cells
+    window_m: float = 120.0  # this size, smoothed by a median over this window (wider than
+    # any aircraft, so no aircraft moves it)
+    cloud_bright: float = 200.0  # cloud: every band at least this bright (DN),
+    cloud_grey: float = 30.0  # its bands within this of each other,
+    cloud_lighter: float = 30.0  # this much brighter than the reference,
+    cloud_close_m: float = 3.0  # its gaps this wide closed,
+    min_cloud_m2: float = 3000.0  # and larger than this (any aircraft's bright planform)
+    ring_px: int = 4  # an object's own pixels stand out from a ring this wide around its box
+    out_at: float = 4.0  # by this many robust sigmas of the ring's colours (and shade is this
+    # much darker than its window's ground)
+    min_own_px: int = 12  # fewer own pixels than this: the whole box counts
+    alike_search_px: int = 3  # two days' images are compared over shifts up to this
+    # (registration residual and box jitter)
 
 
 @dataclass
@@ -37,11 +51,12 @@ class Region:
 @dataclass
 class Change:
     score: np.ndarray  # float32, NaN where unknown
-    mask: np.ndarray  # changed (CHANGED_AT): the regions
-    faint: np.ndarray  # changed at FAINT_AT: evidence at a known object's place
+    mask: np.ndarray  # changed (`changed_at`): the regions
+    faint: np.ndarray  # changed at `faint_at`: evidence at a known object's place
     unknown: np.ndarray  # cloud or nodata
     regions: list[Region]
     grid: Grid
+    params: ChangeParams = field(default_factory=ChangeParams)
 
     @property
     def changed_fraction(self) -> float:
@@ -63,10 +78,11 @@ class Change:
         polygon) that stand out from the ring just outside the box in any of `images` (bands,
         rows, cols); over the whole box where none do. An aircraft fills a third of its box
         or less, so a box fraction dilutes even a clear departure."""
-        window, inside = _window(layer.shape, corners_px, RING_PX)
-        own = inside & np.logical_or.reduce([_standing_out(img[(slice(None), *window)], inside)
-                                             for img in images])
-        use = own if own.sum() >= MIN_OWN_PX else inside
+        cp = self.params
+        window, inside = _window(layer.shape, corners_px, cp.ring_px)
+        own = inside & np.logical_or.reduce([
+            _standing_out(img[(slice(None), *window)], inside, cp) for img in images])
+        use = own if own.sum() >= cp.min_own_px else inside
         return float(layer[window][use].mean()) if use.any() else 1.0
 
     def summary(self) -> dict:
@@ -83,16 +99,16 @@ def _components(mask: np.ndarray, min_px: float) -> np.ndarray:
     return keep[labels]
 
 
-def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: float
-               ) -> np.ndarray:
+def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: float,
+               cp: ChangeParams = ChangeParams()) -> np.ndarray:
     """Clouds: large, bright, grey areas brighter than the reference (day already normalised)."""
-    bright = day.min(axis=0) >= 200
-    grey = (day.max(axis=0) - day.min(axis=0)) <= 30
-    lighter = day.mean(axis=0) - ref.mean(axis=0) >= 30
+    bright = day.min(axis=0) >= cp.cloud_bright
+    grey = (day.max(axis=0) - day.min(axis=0)) <= cp.cloud_grey
+    lighter = day.mean(axis=0) - ref.mean(axis=0) >= cp.cloud_lighter
     cand = (bright & grey & lighter & valid).astype(np.uint8)
-    k = max(3, int(round(3 / pixel_m)) | 1)
+    k = max(3, int(round(cp.cloud_close_m / pixel_m)) | 1)
     cand = cv2.morphologyEx(cand, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
-    big = _components(cand, MIN_CLOUD_M2 / pixel_m**2)
+    big = _components(cand, cp.min_cloud_m2 / pixel_m**2)
     return cv2.dilate(big.astype(np.uint8), np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
 
 
@@ -115,15 +131,15 @@ def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
     return (slice(y0, y1), slice(x0, x1)), inside.astype(bool)
 
 
-def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray
-             ) -> tuple[float, float]:
+def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray,
+             cp: ChangeParams = ChangeParams()) -> tuple[float, float]:
     """How alike two days' images (bands, rows, cols) are over the window that bounds a pixel
-    polygon: the best correlation, within ALIKE_SEARCH_PX, of their grey levels and of their
+    polygon: the best correlation, within `alike_search_px`, of their grey levels and of their
     colours (chromaticity), over the pixels in shade on neither day (a shadow turns with the
     sun; a change of shading dims every band alike and leaves the colour). (1.0, 1.0), no
-    evidence, where the window with that margin leaves the grid or under MIN_OWN_PX pixels
+    evidence, where the window with that margin leaves the grid or under `min_own_px` pixels
     are left."""
-    m = ALIKE_SEARCH_PX
+    m = cp.alike_search_px
     c = np.round(np.asarray(corners_px)).astype(int)
     (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0) + 1
     rows, cols = before.shape[1:]
@@ -133,22 +149,23 @@ def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray
     b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].astype(np.float32))
     h, w = a.shape[1:]
     ga = a.mean(axis=0)
-    shade_a = _shade(ga)
+    shade_a = _shade(ga, cp)
     scores = [s for dy in range(2 * m + 1) for dx in range(2 * m + 1)
-              if (s := _correlations(a, ga, shade_a, b[:, dy:dy + h, dx:dx + w])) is not None]
+              if (s := _correlations(a, ga, shade_a, b[:, dy:dy + h, dx:dx + w], cp))
+              is not None]
     return (max(s[0] for s in scores), max(s[1] for s in scores)) if scores else (1.0, 1.0)
 
 
-def _correlations(a: np.ndarray, ga: np.ndarray, shade_a: np.ndarray, b: np.ndarray
-                  ) -> tuple[float, float] | None:
+def _correlations(a: np.ndarray, ga: np.ndarray, shade_a: np.ndarray, b: np.ndarray,
+                  cp: ChangeParams) -> tuple[float, float] | None:
     """(grey, colour) correlation of two RGB windows (`a` with its grey level `ga` and shade
     `shade_a`, the same at every shift) over the pixels in shade in neither; colour is the
     mean over the red and blue chromaticities, 0 where they are flat (a grey drop: the grey
-    level decides). None, no evidence, where under MIN_OWN_PX pixels are left or the grey
+    level decides). None, no evidence, where under `min_own_px` pixels are left or the grey
     level is flat."""
     gb = b.mean(axis=0)
-    use = ~(shade_a | _shade(gb))
-    if use.sum() < MIN_OWN_PX or ga[use].std() == 0 or gb[use].std() == 0:
+    use = ~(shade_a | _shade(gb, cp))
+    if use.sum() < cp.min_own_px or ga[use].std() == 0 or gb[use].std() == 0:
         return None
     pa, pb = a[:, use] / np.maximum(3 * ga[use], 1), b[:, use] / np.maximum(3 * gb[use], 1)
     grey = _corr(ga[use], gb[use])
@@ -160,33 +177,33 @@ def _corr(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
 
 
-def _shade(grey: np.ndarray) -> np.ndarray:
-    """Pixels darker than the window's ground (its median) by OUT_AT robust sigmas."""
-    return grey < np.median(grey) - OUT_AT * robust_sigma(grey)
+def _shade(grey: np.ndarray, cp: ChangeParams) -> np.ndarray:
+    """Pixels darker than the window's ground (its median) by `out_at` robust sigmas."""
+    return grey < np.median(grey) - cp.out_at * robust_sigma(grey)
 
 
-def _standing_out(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
+def _standing_out(image: np.ndarray, inside: np.ndarray, cp: ChangeParams) -> np.ndarray:
     """Pixels whose colour differs from the median colour outside `inside` by more than
-    OUT_AT robust sigmas (bands, rows, cols window)."""
+    `out_at` robust sigmas (bands, rows, cols window)."""
     ring = ~inside
-    if ring.sum() < MIN_OWN_PX:
+    if ring.sum() < cp.min_own_px:
         return np.zeros(inside.shape, bool)
     pix = np.nan_to_num(image.astype(np.float32))
     bg = np.median(pix[:, ring], axis=1)
     dist = np.sqrt(((pix - bg[:, None, None]) ** 2).sum(axis=0))
     ring_d = dist[ring]
-    return dist > np.median(ring_d) + OUT_AT * robust_sigma(ring_d)
+    return dist > np.median(ring_d) + cp.out_at * robust_sigma(ring_d)
 
 
-def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
-                 ) -> np.ndarray:
+def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float,
+                 cp: ChangeParams = ChangeParams()) -> np.ndarray:
     """Per band, the day's slowly varying brightness offset against the reference (haze, thin
-    cloud, a low sun on one side): the mean difference in cells of CELL_M, then the median of
-    those over WINDOW_M, so that no aircraft-sized change moves it; (3, rows, cols)."""
+    cloud, a low sun on one side): the mean difference in cells of `cell_m`, then the median
+    of those over `window_m`, so that no aircraft-sized change moves it; (3, rows, cols)."""
     rows, cols = known.shape
-    cell = max(int(round(CELL_M / pixel_m)), 1)
+    cell = max(int(round(cp.cell_m / pixel_m)), 1)
     size = (max(cols // cell, 1), max(rows // cell, 1))
-    window = max(int(round(WINDOW_M / CELL_M)) | 1, 3)
+    window = max(int(round(cp.window_m / cp.cell_m)) | 1, 3)
     weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     seen = weight >= 0.5
     out = np.empty(day.shape, np.float32)
@@ -223,42 +240,42 @@ def _nearest_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(nearest_squared_difference(a, b) / a.shape[0])
 
 
-def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float
-                 ) -> np.ndarray:
+def change_score(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: float,
+                 cp: ChangeParams = ChangeParams()) -> np.ndarray:
     """Per-pixel change score in 0..1: the smallest colour difference to the other image within
     one pixel of displacement (tolerant of sub-pixel misregistration at edges), taken both ways
     so that a thing a few pixels wide that left is not matched to the apron beside it, after
     the day's local brightness offset is taken out, in units of the image's robust noise
-    level, mapped linearly from 3 sigma (0) to 13 sigma (1)."""
+    level, mapped linearly from `score_from` sigmas (0) to `score_span` sigmas more (1)."""
     a = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in np.asarray(ref, np.float32)])
     b = np.stack([cv2.GaussianBlur(x, (0, 0), 1.0) for x in np.asarray(day, np.float32)])
-    b -= local_offset(a, b, known, pixel_m)
+    b -= local_offset(a, b, known, pixel_m, cp)
     best = np.maximum(_nearest_difference(a, b), _nearest_difference(b, a))
     sigma = robust_sigma(best[known])
-    score = np.clip((best / sigma - 3) / 10, 0, 1).astype(np.float32)
+    score = np.clip((best / sigma - cp.score_from) / cp.score_span, 0, 1).astype(np.float32)
     score[~known] = np.nan
     return score
 
 
 def detect_change(ref: np.ndarray, day: np.ndarray, known: np.ndarray, unknown: np.ndarray,
-                  grid: Grid) -> Change:
+                  grid: Grid, cp: ChangeParams = ChangeParams()) -> Change:
     """Score, masks and regions of change between `ref` and `day` (3, rows, cols)."""
-    score = change_score(ref, day, known & ~unknown, grid.pixel_m)
-    faint = _changed(score, FAINT_AT, grid.pixel_m)
+    score = change_score(ref, day, known & ~unknown, grid.pixel_m, cp)
+    faint = _changed(score, cp.faint_at, grid.pixel_m, cp.min_region_m2)
     # Change that touches a cloud is its thin edge or its shadow: unknown, not change.
     edge = _touching(faint, cv2.dilate(unknown.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
     unknown = unknown | edge | ~known
     faint &= ~unknown
-    mask = _changed(score, CHANGED_AT, grid.pixel_m) & ~unknown
-    return Change(score, mask, faint, unknown, regions(mask, score, grid), grid)
+    mask = _changed(score, cp.changed_at, grid.pixel_m, cp.min_region_m2) & ~unknown
+    return Change(score, mask, faint, unknown, regions(mask, score, grid), grid, cp)
 
 
-def _changed(score: np.ndarray, level: float, pixel_m: float) -> np.ndarray:
-    """Pixels scoring at least `level`, cleaned of specks and kept in areas of MIN_REGION_M2."""
+def _changed(score: np.ndarray, level: float, pixel_m: float, min_m2: float) -> np.ndarray:
+    """Pixels scoring at least `level`, cleaned of specks and kept in areas of `min_m2`."""
     mask = np.nan_to_num(score, nan=0.0) >= level
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
-    return _components(mask, MIN_REGION_M2 / pixel_m**2)
+    return _components(mask, min_m2 / pixel_m**2)
 
 
 def _touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ onto the reference, so that sun, haze and sensor differences are not change.
 
 No-change pixels are found the way IR-MAD weights them, simplified: iterate a per-band robust
 linear fit, score each pixel by its chi-square of standardised residuals over all bands, and
-keep the pixels below the 99% chi-square quantile as invariant for the next fit.
+keep the pixels below a chi-square quantile as invariant for the next fit.
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CHI2_3_99 = 11.345  # 99% quantile of chi-square with 3 degrees of freedom
-SAMPLE = 50_000  # pixels the fit samples: enough to fix two figures a band to 1e-3
+
+@dataclass(frozen=True)
+class NormaliseParams:
+    sample: int = 50_000  # pixels the fit samples (two figures a band are fixed to 1e-3)
+    iterations: int = 6  # fits at most, each on the pixels the last one found unchanged
+    keep_chi2: float = 11.345  # a pixel's chi-square (3 bands) under which it is unchanged:
+    # the 99% quantile (higher: more pixels kept, changed ones among them)
+    min_pixels: int = 100  # fewer usable pixels than this: no fit, the day is kept as it is
 
 
 @dataclass
@@ -38,25 +44,25 @@ class Normalisation:
                 "no_change_fraction": round(self.no_change_fraction, 4)}
 
 
-def fit(day: np.ndarray, ref: np.ndarray, mask: np.ndarray, iterations: int = 6,
-        seed: int = 0) -> Normalisation:
+def fit(day: np.ndarray, ref: np.ndarray, mask: np.ndarray, seed: int = 0,
+        params: NormaliseParams = NormaliseParams()) -> Normalisation:
     """Fit day -> reference per band on pixels where `mask` (both valid, not cloud) holds."""
     idx = np.flatnonzero(mask.ravel())
-    if idx.size < 100:
+    if idx.size < params.min_pixels:
         return Normalisation(np.ones(day.shape[0]), np.zeros(day.shape[0]), 0.0)
-    if idx.size > SAMPLE:
-        idx = np.random.default_rng(seed).choice(idx, SAMPLE, replace=False)
+    if idx.size > params.sample:
+        idx = np.random.default_rng(seed).choice(idx, params.sample, replace=False)
     x = day.reshape(day.shape[0], -1)[:, idx].astype(float)
     y = ref.reshape(ref.shape[0], -1)[:, idx].astype(float)
     keep = np.ones(idx.size, bool)
-    for _ in range(iterations):
+    for _ in range(params.iterations):
         gain, offset = _line(x[:, keep], y[:, keep])
         resid = y - (gain[:, None] * x + offset[:, None])
         sigma = 1.4826 * np.median(np.abs(resid[:, keep] - np.median(resid[:, keep], axis=1,
                                                                        keepdims=True)), axis=1)
         chi2 = np.sum((resid / np.maximum(sigma, 1e-6)[:, None]) ** 2, axis=0)
-        new = chi2 < CHI2_3_99
-        if new.sum() < 100 or np.array_equal(new, keep):
+        new = chi2 < params.keep_chi2
+        if new.sum() < params.min_pixels or np.array_equal(new, keep):
             break
         keep = new
     return Normalisation(gain, offset, float(keep.mean()))

@@ -18,12 +18,9 @@ SCHEMA_VERSION = 1
 PRESENT = ("detected", "recovered")
 
 
-NAMED_AT = 0.8  # the confidence at which a summary names an object's type (or its role)
-
-
-def label(obj: dict) -> str:
+def label(obj: dict, named_at: float = 0.8) -> str:
     """What a summary calls an object (or an event's object): its type (family, or either of
-    two) where its identification holds NAMED_AT of the posterior, else its role where that
+    two) where its identification holds `named_at` of the posterior, else its role where that
     does, else `unknown <class>`; a vehicle is a `vehicle`. Stored rows without confidences
     (older histories) are named by their type. A report's event row carries its `named`."""
     if "named" in obj:
@@ -33,9 +30,9 @@ def label(obj: dict) -> str:
     t = obj.get("type")
     ident = {**obj.get("props", {}), **{k: obj[k] for k in ("type_confidence", "role",
                                                            "role_confidence") if k in obj}}
-    if t and t != "unknown" and ident.get("type_confidence", 1.0) >= NAMED_AT:
+    if t and t != "unknown" and ident.get("type_confidence", 1.0) >= named_at:
         return t
-    if ident.get("role") and ident.get("role_confidence", 0.0) >= NAMED_AT:
+    if ident.get("role") and ident.get("role_confidence", 0.0) >= named_at:
         return ident["role"]
     return f"unknown {obj['class']}"
 
