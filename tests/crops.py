@@ -6,7 +6,8 @@ around its aircraft as long as its type's catalogue figures (the larger of lengt
 box's long side), times a seeded random factor in [0.85, 1.15], so that size alone cannot
 decide; it is then resampled to the trial's metres per pixel, set on a margin of its own border
 colour, written as a georeferenced GeoTIFF and run through detection and identification, at a
-military field (`site_prior(field="military")`), as an analyst would run it.
+military field (`site_prior(field="military")`) and with the pixel size's error declared
+(`detect aircraft --gsd-error`, the factor's standard deviation), as an analyst would run it.
 
 Within each type, in file order, the first, third, fifth ... crop is the part identification
 may be tuned on (`tune`), the others are only reported (`report`).
@@ -36,6 +37,7 @@ TRUTH = {"Su-27_or_Su-35": ("Su-27", "Su-35"), "Su-30_or_Su-34": ("Su-30SM", "Su
          "Tu-22M": ("Tu-22M3",)}
 GSDS = (0.3, 0.5, 0.7)
 SCALE_ERROR = 0.15  # the random factor on a crop's pixel size lies within 1 -+ this
+SCALE_SIGMA = SCALE_ERROR / 3**0.5  # its standard deviation, declared to identification
 MARGIN_M = 40.0  # ground metres of border colour set around a resampled crop
 MILITARY = site_prior(field="military")  # the crops show military airbases
 
@@ -130,7 +132,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
     canvas[pad:pad + size[1], pad:pad + size[0]] = small
     path = _geotiff(folder / f"trial_{gsd}.tif", canvas, gsd)
     with rasterio.open(path) as ds:
-        found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY)
+        found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY, scale_sigma=SCALE_SIGMA)
         centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
     i = _central(found, centre)
     if i is None:

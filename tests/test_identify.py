@@ -101,6 +101,27 @@ def test_common_airliners_at_an_airport_are_in_the_catalogue():
     assert "B737-700" in las_vegas.type.split(" or ")
 
 
+def _scaled(name: str, factor: float, scale_sigma: float) -> Measurement:
+    """A type's figures read at a pixel size off by `factor`, its sweep read true."""
+    t = load_catalogue()[name]
+    return Measurement(t.length_m * factor, t.span_m * factor, 0.0, 0.6, True, t.sweep_deg,
+                       4.5, True, 0.5, scale_sigma)
+
+
+def test_a_pixel_size_known_only_roughly_weighs_size_less_and_shape_more():
+    military = site_prior(field="military")
+    # an Il-76 read 13% large fits a Tu-160 by size alone: with the scale's error declared
+    # that is no longer a confident call
+    sure = identify(_scaled("Il-76", 1.13, 0.0), "aircraft", military)
+    rough = identify(_scaled("Il-76", 1.13, 0.087), "aircraft", military)
+    assert sure.type == "Tu-160" and sure.confidence >= 0.8
+    assert rough.type != "Tu-160" and rough.confidence < 0.8
+    # a Tu-22M3 read 10% large is an airliner by size; its sweep (read) names it
+    assert identify(_scaled("Tu-22M3", 1.1, 0.0), "aircraft", military).type != "Tu-22M3"
+    named = identify(_scaled("Tu-22M3", 1.1, 0.087), "aircraft", military)
+    assert named.type == "Tu-22M3" and "scale +-9%" in named.evidence
+
+
 def test_evidence_reads_like_an_analyst():
     r = identify(_m(68.7, 72.6), "aircraft")
     assert r.evidence.startswith("length 68.7 m, span 72.6 m")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from detect.identify.catalogue import types_named
 from tests.crops import CROPS, read_crops, run_trials
 
 
@@ -28,15 +29,18 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.5 m: 24 of 25
-    found, 8 right, 17 right among the answer and its alternatives (a pixel rounded the
-    other way moves one or two). Identification on real imagery is the product's weakest
-    figure; this keeps it from slipping further."""
+    found, 7 right, 17 right among the answer and its alternatives, 6 named in another role
+    than their own (a pixel rounded the other way moves one or two). Identification on real
+    imagery is the product's weakest figure; this keeps it from slipping further."""
     found = sum(t.found for t in reported)
     right = sum(t.crop.right(t.answer) for t in reported)
     top3 = sum(any(t.crop.right(a) for a in [t.answer, *t.alternatives]) for t in reported)
+    role_errors = sum(t.found and t.answer != "unknown" and not t.crop.right(t.answer) and
+                      t.crop.role() not in {x.role for x in types_named(t.answer)}
+                      for t in reported)
     assert len(reported) == 25
     assert found >= 23
-    assert right >= 6 and top3 >= 15
+    assert right >= 6 and top3 >= 16 and role_errors <= 7
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):

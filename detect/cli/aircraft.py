@@ -23,6 +23,10 @@ from detect.errors import DetectError
                    "operating confidence of the weights' model card, as `detect run` uses).")
 @click.option("--gsd", type=click.FloatRange(0.01, 100), default=None,
               help="Metres per pixel (required for images without georeferencing).")
+@click.option("--gsd-error", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
+              metavar="SHARE",
+              help="One-sigma error of the pixel size as a share (0.1 for a screenshot's scale "
+                   "judged by eye): sizes then weigh less, and shape more, in the type call.")
 @click.option("--field", "airfield", type=click.Choice(["military", "civil", "joint"]),
               default="joint", show_default=True,
               help="The kind of airfield: a prior against civil types at a military field "
@@ -33,7 +37,7 @@ from detect.errors import DetectError
               help="Write the GeoJSON here instead of stdout.")
 @clean_errors
 def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, gsd: float | None,
-             airfield: str, types: str | None, output: Path | None) -> None:
+             gsd_error: float, airfield: str, types: str | None, output: Path | None) -> None:
     """Find aircraft, helicopters and vehicles on IMAGE and write them as GeoJSON.
 
     \b
@@ -62,7 +66,8 @@ def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, g
         with ds:
             region = load_aoi(aoi, ds) if aoi else None
             objects = find_objects(ds, weights, aoi=region, conf=conf, gsd=gsd,
-                                   prior=site_prior(expected, airfield), progress=True)
+                                   prior=site_prior(expected, airfield), scale_sigma=gsd_error,
+                                   progress=True)
     collection = objects.to_geojson()
     if output:
         write_json(output, collection)

@@ -46,7 +46,9 @@ def detect_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
 
 def find_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
                  gsd: float | None = None, prior: Prior | None = None,
-                 progress: bool = False) -> Objects:
-    """Detect objects on an open dataset with the given weights, and identify them."""
+                 scale_sigma: float = 0.0, progress: bool = False) -> Objects:
+    """Detect objects on an open dataset with the given weights, and identify them (their
+    sizes known to `scale_sigma`, the relative error of the pixel size)."""
     found = detect_objects(ds, weights, aoi=aoi, conf=conf, gsd=gsd, progress=progress)
-    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), prior)
+    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), prior,
+                            scale_sigma)

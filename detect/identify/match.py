@@ -98,8 +98,12 @@ class Identification:
 
 
 def distance(m: Measurement, t: AircraftType, mp: MatchParams = MatchParams()) -> float:
-    s_len = _length_sigma(math.hypot(m.sigma_m, mp.tolerance * t.length_m), t, mp)
-    s_span = math.hypot(m.sigma_m, mp.tolerance * t.span_m)
+    """How many sigmas a measurement lies from a type, over length (where seen), span and wing
+    sweep (where read); a share of each figure, the catalogue's tolerance and the pixel size's
+    error (`Measurement.scale_sigma`), widens its sigma."""
+    share = math.hypot(mp.tolerance, m.scale_sigma)
+    s_len = _length_sigma(math.hypot(m.sigma_m, share * t.length_m), t, mp)
+    s_span = math.hypot(m.sigma_m, share * t.span_m)
     sweep = 0.0 if m.sweep_deg is None or t.is_helicopter else sweep_distance(
         m.sweep_deg, t.sweep_deg, m.sweep_sigma_deg, mp)
     length = (m.length_m - t.length_m) / s_len if m.length_seen else 0.0
@@ -177,7 +181,8 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     helicopter = klass == "helicopter"
     types = candidates(klass)
     weight = {t.name: (prior or {}).get(t.name, 1.0) for t in types}
-    measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m)" + _earlier(earlier)
+    scale = f", scale +-{m.scale_sigma:.0%}" if m.scale_sigma else ""
+    measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m{scale})" + _earlier(earlier)
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None), {}, 0.0
     d = {t.name: _fused_distance([m, *earlier], t, mp) for t in types}
@@ -285,12 +290,14 @@ def _swept(t: AircraftType, m: Measurement) -> bool:
 def _resolved(a: AircraftType, b: AircraftType, m: Measurement, mp: MatchParams,
               ends: float = 0.0) -> bool:
     """Whether the figures of two types differ by `resolved` sigmas of the pixel alone (with
-    `ends` pixels more on a length) and of the sweep, where measured."""
+    `ends` pixels more on a length, and the pixel size's own error) and of the sweep, where
+    measured."""
     if m.pixel_m is None:
         return True
-    edge = mp.edge_sigma_px * m.pixel_m
-    length = (a.length_m - b.length_m) / _length_sigma(
-        math.hypot(mp.edge_sigma_px, ends) * m.pixel_m, a, mp) if m.length_seen else 0.0
+    edge = math.hypot(mp.edge_sigma_px * m.pixel_m, m.scale_sigma * a.span_m)
+    length = (a.length_m - b.length_m) / _length_sigma(math.hypot(
+        math.hypot(mp.edge_sigma_px, ends) * m.pixel_m, m.scale_sigma * a.length_m), a, mp) \
+        if m.length_seen else 0.0
     sweep = (a.sweep_deg - b.sweep_deg) / m.sweep_sigma_deg if _swept(a, m) else 0.0
     return math.hypot(length, (a.span_m - b.span_m) / edge, sweep) >= mp.resolved
 

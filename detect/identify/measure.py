@@ -59,6 +59,8 @@ class Measurement:
     sweep_sigma_deg: float = 5.0  # its one-sigma uncertainty
     length_seen: bool = True  # False for a helicopter whose fuselage could not be segmented
     pixel_m: float | None = None  # the ground sample distance it was measured at
+    scale_sigma: float = 0.0  # one-sigma relative error of that pixel size (a screenshot's
+    # scale judged by eye), which scales length and span alike
 
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,

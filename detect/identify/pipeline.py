@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
@@ -41,10 +43,10 @@ class DatasetImage:
         return img, window_transform(win, self.ds.transform)
 
 
-def identify_objects(objects: Objects, source, gsd: float,
-                     prior: Prior | None = None) -> Objects:
+def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,
+                     scale_sigma: float = 0.0) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
-    see `detect.identify.match.site_prior`)."""
+    see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`)."""
     if not len(objects):
         return objects
     fields: dict[str, list] = {k: [] for k in (
@@ -59,6 +61,7 @@ def identify_objects(objects: Objects, source, gsd: float,
             image, transform = source.around(objects.corners[i])
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
                         objects.klass[i] == "helicopter", gsd, source.reference)
+        m = replace(m, scale_sigma=scale_sigma)
         ident = identify(m, objects.klass[i], prior)
         for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
                            ("heading_deg", round(m.heading_deg, 1)),
