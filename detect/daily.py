@@ -232,17 +232,24 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
            images: DayImages, grid: Grid, site: Site, ref) -> tuple:
     """Events against the previous stored day, the day's objects (today's as tracked, and
     those carried), and the change evidence."""
-    metres = grid.pixel_m / abs(grid.transform.a)
     if prev_date is None:
         change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
                                grid)
         return [], detected, change
     prev = history.day(prev_date)
     before = DayImages.read(site.folder / Path(prev.image).parent)
+    return _against(prev.objects, before, detected, images, ref, site)
+
+
+def _against(prev_objects: list[dict], before: DayImages, detected: list[dict],
+             images: DayImages, ref, site: Site) -> tuple[list[dict], list[dict], Change]:
+    """A day's events against the day before it, its objects (its own as tracked, and those
+    carried), and the change between the two days."""
+    grid = ref.grid
     change = day_change(before, images, grid)
-    evidence = _evidence(change, before, images, ref, grid)
-    evts, carried, tracked = track_events(prev.objects, detected, evidence, metres,
-                                          grid.pixel_m, _follower(site, grid.pixel_m))
+    evts, carried, tracked = track_events(
+        prev_objects, detected, _evidence(change, before, images, ref, grid),
+        grid.pixel_m / abs(grid.transform.a), grid.pixel_m, _follower(site, grid.pixel_m))
     return evts, tracked + carried, change
 
 
@@ -500,20 +507,14 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
     until one comes out as it was: a day's events follow from the day before, its
     identifications from its sightings of the days before that. Returns what to re-render."""
     out = []
-    metres = ref.grid.pixel_m / abs(ref.grid.transform.a)
     before, before_images = date, images
     for nxt in [d for d in history.dates() if d > date]:
         rec = history.day(nxt)
         folder = site.folder / Path(rec.image).parent
         later = DayImages.read(folder)
-        change = day_change(before_images, later, ref.grid)
         detected = [o for o in rec.objects if o["status"] == "detected"]
-        evts, carried, tracked = track_events(history.day(before).objects, detected,
-                                              _evidence(change, before_images, later, ref,
-                                                        ref.grid),
-                                              metres, ref.grid.pixel_m,
-                                              _follower(site, ref.grid.pixel_m))
-        stored = tracked + carried
+        evts, stored, change = _against(history.day(before).objects, before_images, detected,
+                                        later, ref, site)
         old = history.report(nxt)
         report = build_report(site.name, nxt, before, old["acquisition"], stored, evts,
                               change.summary(), old["detector"]["weights"],
