@@ -23,13 +23,13 @@ from rasterio.warp import transform_bounds
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
-from detect.detector.pipeline import detect_objects
+from detect.detector.raster import detect_objects
 from detect.errors import DetectError
 from detect.geo import WGS84, oriented, polygon_geometry, reproject_geometry, to_lonlat
 from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History, writer_lock
-from detect.identify.pipeline import ArrayImage, identify_objects
+from detect.identify.objects import ArrayImage, identify_objects
 from detect.identify.sightings import follow
 from detect.imagery.align import align
 from detect.imagery.change import Change, detect_change, likeness
@@ -473,7 +473,7 @@ def render_html(site: Site, history: History, date: str, ref,
     images alone (what `detect report` does too), into its staged folder where it has one;
     `change`, the day's change against the day before (or the reference), where the caller
     has it already."""
-    from detect.report.html import render_day, write_html
+    from detect.report.html import StoredDay, render_day, write_html
 
     where = staging.folder if staging else partial(day_folder, site, history)
     folder = where(date)
@@ -485,7 +485,13 @@ def render_html(site: Site, history: History, date: str, ref,
                                ref.grid)
     elif change is None:
         change = day_change(prev_images, images, ref.grid)
-    html, over = render_day(site, history, date, folder, images, prev_images, change, ref.grid)
+    report = history.report(date)
+    before = report["previous_date"]
+    stored = StoredDay(report, history.day(date), history.events(date),
+                       history.counts_by_type(until=date),
+                       history.day(before) if before else None,
+                       history.report(before) if before else None)
+    html, over = render_day(site, stored, images, prev_images, change, ref.grid)
     write_html(folder, html, over)
     return folder
 

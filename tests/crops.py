@@ -26,7 +26,8 @@ import rasterio
 from rasterio.transform import from_origin
 
 from detect.detector.model import DEFAULT_WEIGHTS
-from detect.detector.pipeline import detect_objects, find_objects
+from detect.detector.raster import detect_objects
+from detect.find import find_objects
 from detect.identify.catalogue import get_type, load_catalogue
 from detect.identify.match import site_prior
 from tests.rasters import ORIGIN, write_tif

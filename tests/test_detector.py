@@ -15,8 +15,8 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from detect.cli import main
 from detect.detector.airbus import read_labels
 from detect.detector.model import DEFAULT_WEIGHTS, load_model, onnx_twin, read_card
-from detect.detector.pipeline import find_objects
 from detect.detector.slicing import SliceConfig, detect_raster, merge_seams
+from detect.find import find_objects
 from detect.synth.shapes import paste, render_sprite, shape_for
 from tests.rasters import UTM, airbus_rgb, write_tif
 

@@ -48,7 +48,8 @@ def aircraft(image: Path, weights: Path, aoi: Path | None, conf: float | None, g
     from rasterio.errors import NotGeoreferencedWarning
 
     from detect.atomic import write_json
-    from detect.detector.pipeline import find_objects, load_aoi
+    from detect.detector.raster import load_aoi
+    from detect.find import find_objects
     from detect.identify.catalogue import types_named
     from detect.identify.match import site_prior
 

@@ -1,11 +1,13 @@
 """report.html: one self-contained file (every image embedded, no script, no network) made
-from the history and the day's stored images, plus overlay.png. `detect run` and
-`detect report` both call `render_day`, so their output is byte-identical."""
+from a stored day (`StoredDay`, read from the history by the caller) and the day's stored
+images, plus overlay.png. `detect run` and `detect report` both call `render_day`, so their
+output is byte-identical."""
 
 from __future__ import annotations
 
 import base64
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -15,7 +17,7 @@ from markupsafe import Markup
 
 from detect.atomic import atomic_path, write_text
 from detect.grid import Grid
-from detect.history import History
+from detect.history import DayRecord
 from detect.imagery.change import Change
 from detect.report.build import label
 from detect.report.history import counts_svg
@@ -113,14 +115,22 @@ def _zone_rows(report: dict, previous: dict | None) -> list[dict]:
     return zones
 
 
-def render_day(site: Site, history: History, date: str, folder: Path, images, prev_images,
-               change: Change, grid: Grid) -> tuple[str, bytes]:
+@dataclass(frozen=True)
+class StoredDay:
+    """What the history holds for a day that its report shows."""
+
+    report: dict
+    record: DayRecord
+    events: list[dict]
+    counts: dict[str, dict[str, int]]  # by type, every day up to this one
+    previous: DayRecord | None = None
+    previous_report: dict | None = None
+
+
+def render_day(site: Site, day: StoredDay, images, prev_images, change: Change, grid: Grid
+               ) -> tuple[str, bytes]:
     """report.html text and overlay.png bytes of a stored day."""
-    report = history.report(date)
-    rec = history.day(date)
-    prev_date = report["previous_date"]
-    prev = history.day(prev_date) if prev_date else None
-    events = history.events(date)
+    report, rec, prev, events = day.report, day.record, day.previous, day.events
     marks, cards = [], []
     by_idx = {o["idx"]: o for o in rec.objects}
     prev_idx = {o["idx"]: o for o in prev.objects} if prev else {}
@@ -148,9 +158,9 @@ def render_day(site: Site, history: History, date: str, folder: Path, images, pr
                        autoescape=select_autoescape(["html", "j2"])).get_template(
         "report.html.j2").render(
         r=report, summary=summary_lines(report),
-        zones=_zone_rows(report, history.report(prev_date) if prev_date else None),
+        zones=_zone_rows(report, day.previous_report),
         overlay=_b64(over), cards=cards, change=_b64(_png(change_map(images.rgb, change))),
-        plot=Markup(counts_svg(history.counts_by_type(until=date), site.name)))
+        plot=Markup(counts_svg(day.counts, site.name)))
     return html, over
 
 

@@ -1,4 +1,5 @@
-"""Detection on one raster: load weights, honour an AOI, slice, identify."""
+"""Detection on one raster: load weights, honour an AOI, slice, keep each class at its
+operating confidence."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from shapely.geometry import shape
 from shapely.ops import unary_union
 
 from detect.detector.model import load_model, operating_conf
-from detect.detector.slicing import RasterError, Reader, SliceConfig, detect_raster, native_gsd
+from detect.detector.slicing import RasterError, SliceConfig, detect_raster
 from detect.geo import WGS84, reproject_geometry
-from detect.identify.match import Prior
-from detect.identify.pipeline import DatasetImage, identify_objects
 from detect.objects import Objects
 
 
@@ -42,13 +41,3 @@ def detect_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
     if by_class:
         found = found[found.confidence >= np.array([by_class[k] for k in found.klass])]
     return found
-
-
-def find_objects(ds, weights: Path, *, aoi=None, conf: float | None = None,
-                 gsd: float | None = None, prior: Prior | None = None,
-                 scale_sigma: float = 0.0, progress: bool = False) -> Objects:
-    """Detect objects on an open dataset with the given weights, and identify them (their
-    sizes known to `scale_sigma`, the relative error of the pixel size)."""
-    found = detect_objects(ds, weights, aoi=aoi, conf=conf, gsd=gsd, progress=progress)
-    return identify_objects(found, DatasetImage(ds, Reader(ds)), native_gsd(ds, gsd), prior,
-                            scale_sigma)
