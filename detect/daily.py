@@ -1,7 +1,14 @@
 """The daily run: ingest -> register/normalise -> change -> detect -> identify -> track ->
 store -> report, for one drop of one site. History and reports are never left half-written:
 the day's files are built in a hidden folder, the history commits in one transaction, then the
-folder is swapped into place."""
+folder is swapped into place.
+
+Ingest reads the drop in windows onto the base grid (the zones' extent and ZONE_MARGIN_M around
+them, never the whole raster), and the detector reads the stored day in slices. The stages in
+between hold the day's images on the base grid whole, for each needs the grid at once: the
+registration's coarse match and its grid of tie points span it, the change score's local
+offset is a median over cells across it, and change regions and clouds are connected areas
+that cross any tiling. Memory therefore follows the zones' extent."""
 
 from __future__ import annotations
 

@@ -62,6 +62,25 @@ class Measurement:
     scale_sigma: float = 0.0  # one-sigma relative error of that pixel size (a screenshot's
     # scale judged by eye), which scales length and span alike
 
+    def figures(self) -> dict:
+        """The measurement as an object's fields (`FIGURES`), rounded as stored."""
+        return {"length_m": round(self.length_m, 2), "span_m": round(self.span_m, 2),
+                "heading_deg": round(self.heading_deg, 1), "size_sigma_m": round(self.sigma_m, 2),
+                "sweep_deg": None if self.sweep_deg is None else round(self.sweep_deg, 1),
+                "sweep_sigma_deg": round(self.sweep_sigma_deg, 2),
+                "length_seen": bool(self.length_seen)}
+
+    @classmethod
+    def from_figures(cls, f: dict, pixel_m: float) -> Measurement:
+        """A measurement from an object's (or a sighting's) fields at `pixel_m` metres per
+        pixel; a sighting keeps no heading, which identification does not use."""
+        return cls(f["length_m"], f["span_m"], f.get("heading_deg", 0.0), f["size_sigma_m"],
+                   True, f["sweep_deg"], f["sweep_sigma_deg"], f["length_seen"], pixel_m)
+
+
+FIGURES = ("length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
+           "length_seen")  # an object's fields that hold its measurement
+
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,
                     gsd: float) -> Measurement:

@@ -9,7 +9,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from detect.identify.match import IDENTITY, Prior, identify
-from detect.identify.measure import box_measurement, measure
+from detect.identify.measure import FIGURES, box_measurement, measure
 from detect.objects import Objects
 
 
@@ -49,9 +49,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
     see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`)."""
     if not len(objects):
         return objects
-    fields: dict[str, list] = {k: [] for k in (
-        "length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
-        "length_seen", *IDENTITY)}
+    fields: dict[str, list] = {k: [] for k in (*FIGURES, *IDENTITY)}
     lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
     for i in range(len(objects)):
         box = float(lengths[i]), float(widths[i])
@@ -63,13 +61,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
                         objects.klass[i] == "helicopter", gsd, source.reference)
         m = replace(m, scale_sigma=scale_sigma)
         ident = identify(m, objects.klass[i], prior)
-        for key, value in (("length_m", round(m.length_m, 2)), ("span_m", round(m.span_m, 2)),
-                           ("heading_deg", round(m.heading_deg, 1)),
-                           ("size_sigma_m", round(m.sigma_m, 2)),
-                           ("sweep_deg", None if m.sweep_deg is None else round(m.sweep_deg, 1)),
-                           ("sweep_sigma_deg", round(m.sweep_sigma_deg, 2)),
-                           ("length_seen", bool(m.length_seen)),
-                           *ident.fields().items()):
+        for key, value in (*m.figures().items(), *ident.fields().items()):
             fields[key].append(value)
     extra = dict(objects.extra)
     for k, v in fields.items():

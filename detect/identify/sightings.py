@@ -22,7 +22,7 @@ from itertools import takewhile
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY, Prior, distance, identify, sweep_distance
-from detect.identify.measure import Measurement
+from detect.identify.measure import FIGURES, Measurement
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class SightingParams:
     # this many sigmas of both (lower: chains end sooner)
     still_fits: float = 3.0  # sigmas within which the type earlier sightings name still fits
     # today's look (higher: a swap on a stand is kept as one aircraft more often)
-_FIGURES = ("length_m", "span_m", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
-            "length_seen")
+_FIGURES = tuple(k for k in FIGURES if k != "heading_deg")  # what a sighting keeps
 
 
 def sighting(props: dict) -> dict | None:
@@ -48,8 +47,7 @@ def sighting(props: dict) -> dict | None:
 
 def measurement(s: dict, pixel_m: float) -> Measurement:
     """A sighting as a `Measurement` at `pixel_m` metres per pixel."""
-    return Measurement(s["length_m"], s["span_m"], 0.0, s["size_sigma_m"], True,
-                       s["sweep_deg"], s["sweep_sigma_deg"], s["length_seen"], pixel_m)
+    return Measurement.from_figures(s, pixel_m)
 
 
 def agree(a: Measurement, b: Measurement, sp: SightingParams = SightingParams()) -> bool:
