@@ -223,24 +223,20 @@ class History:
         row = self.conn.execute("SELECT * FROM acquisitions WHERE date = ?", (date,)).fetchone()
         if row is None:
             return None
-        objects = []
-        for o in self.conn.execute("SELECT * FROM objects WHERE date = ? ORDER BY idx", (date,)):
-            d = {k: o[k] for k in OBJECT_COLUMNS}
-            d["corners"] = json.loads(o["corners"])
-            d["props"] = json.loads(o["props"])
-            objects.append(d)
         return DayRecord(date, row["acquired"], json.loads(row["sources"]),
                          json.loads(row["registration"]), row["cloud_fraction"], row["image"],
-                         objects)
+                         self._rows("objects", OBJECT_COLUMNS, ("corners", "props"), date))
 
     def events(self, date: str) -> list[dict]:
-        out = []
-        for e in self.conn.execute("SELECT * FROM events WHERE date = ? ORDER BY idx", (date,)):
-            d = {k: e[k] for k in EVENT_COLUMNS}
-            d["flags"] = json.loads(e["flags"])
-            d["detail"] = json.loads(e["detail"])
-            out.append(d)
-        return out
+        return self._rows("events", EVENT_COLUMNS, ("flags", "detail"), date)
+
+    def _rows(self, table: str, columns: tuple[str, ...], encoded: tuple[str, ...],
+              date: str) -> list[dict]:
+        """A day's rows of `table` in index order: `columns` as stored, then the JSON-encoded
+        `encoded` ones decoded."""
+        rows = self.conn.execute(f"SELECT * FROM {table} WHERE date = ? ORDER BY idx", (date,))
+        return [{**{k: r[k] for k in columns}, **{k: json.loads(r[k]) for k in encoded}}
+                for r in rows]
 
     def report(self, date: str) -> dict | None:
         row = self.conn.execute("SELECT report FROM reports WHERE date = ?", (date,)).fetchone()
