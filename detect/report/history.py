@@ -34,34 +34,26 @@ def write_csv(path: Path, counts: dict[str, dict[str, int]]) -> None:
     write_text(path, buf.getvalue())
 
 
-def counts_plot(counts: dict[str, dict[str, int]], title: str, size=(7, 3),
-                font: float = 8) -> bytes:
-    """A stacked plot of the counts by type per day, as PNG bytes (matplotlib's Agg canvas,
-    without pyplot and its start-up)."""
+def write_plot(path: Path, counts: dict[str, dict[str, int]], title: str) -> None:
+    """Write a stacked plot of the counts by type per day as a PNG file (matplotlib's Agg
+    canvas, without pyplot and its start-up)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     dates, types = list(counts), _types(counts)
-    fig = Figure(figsize=size, dpi=100)
+    fig = Figure(figsize=(8, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if types:
         ax.stackplot(range(len(dates)), [[counts[d].get(t, 0) for d in dates] for t in types],
                      labels=types)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=font - 1)
-    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right", fontsize=font)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_xticks(range(len(dates)), dates, rotation=30, ha="right", fontsize=9)
     ax.set_ylabel("objects present")
-    ax.set_title(f"{title}: counts by type", fontsize=font + 2)
+    ax.set_title(f"{title}: counts by type", fontsize=11)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def write_plot(path: Path, counts: dict[str, dict[str, int]], title: str) -> None:
-    """Write the stacked plot of counts by type per day as a PNG file."""
     with atomic_path(path) as tmp:
-        tmp.write_bytes(counts_plot(counts, title, size=(8, 4), font=9))
+        fig.savefig(tmp, format="png", metadata={"Software": None})
 
 
 # matplotlib's "tab10" colours, which the PNG plot cycles through too
