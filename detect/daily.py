@@ -169,6 +169,13 @@ def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
     return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
 
 
+def reference_change(ref, images: DayImages) -> Change:
+    """A day's change against the empty reference (the first day's, and evidence where the
+    day before could not see)."""
+    return detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
+                         ref.grid)
+
+
 def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Grid) -> Evidence:
     """Evidence from the day-over-day change and from today against the empty reference;
     change is measured over the object's own pixels (see `Change.fraction_of_object`)."""
@@ -180,7 +187,7 @@ def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Gr
 
     @cache
     def bare() -> Change:  # asked for only where the day before cannot say (rare): made then
-        return detect_change(ref.rgb, today.rgb, today.valid & ref.valid, today.unseen, grid)
+        return reference_change(ref, today)
 
     days = [before.rgb, today.rgb]
     return Evidence(changed=lambda c: change.fraction_of_object(change.faint, px(c), days),
@@ -240,9 +247,7 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     """Events against the previous stored day, the day's objects (today's as tracked, and
     those carried), and the change evidence."""
     if prev_date is None:
-        change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
-                               grid)
-        return [], detected, change
+        return [], detected, reference_change(ref, images)
     prev = history.day(prev_date)
     before = DayImages.read(site.folder / Path(prev.image).parent)
     return _against(prev.objects, before, detected, images, ref, site)
@@ -488,8 +493,7 @@ def render_html(site: Site, history: History, date: str, ref,
     prev_date = history.previous_date(date)
     prev_images = DayImages.read(where(prev_date)) if prev_date else None
     if change is None and prev_images is None:
-        change = detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
-                               ref.grid)
+        change = reference_change(ref, images)
     elif change is None:
         change = day_change(prev_images, images, ref.grid)
     report = history.report(date)

@@ -126,8 +126,7 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
 class Silhouette:
     """An object's pixels in a chip: `found` at `found_at` of its contrast, `edges` at
     `edges_at`, both without shadow; `unlike`, all that differs from the empty reference at
-    `found_at`, dark
-    paint (and shadow) included (None without a reference)."""
+    `found_at`, dark paint (and shadow) included (None without a reference)."""
 
     found: np.ndarray
     edges: np.ndarray

@@ -34,6 +34,8 @@ class SightingParams:
     # this many sigmas of both (lower: chains end sooner)
     still_fits: float = 3.0  # sigmas within which the type earlier sightings name still fits
     # today's look (higher: a swap on a stand is kept as one aircraft more often)
+
+
 _FIGURES = tuple(k for k in FIGURES if k != "heading_deg")  # what a sighting keeps
 
 

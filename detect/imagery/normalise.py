@@ -15,6 +15,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class NormaliseParams:
+    """What the normalisation decides by."""
+
     sample: int = 50_000  # pixels the fit samples (two figures a band are fixed to 1e-3)
     iterations: int = 6  # fits at most, each on the pixels the last one found unchanged
     keep_chi2: float = 11.345  # a pixel's chi-square (3 bands) under which it is unchanged:
