@@ -32,7 +32,7 @@ from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
 from detect.detector.raster import detect_objects
 from detect.errors import DetectError
-from detect.geo import WGS84, oriented, polygon_geometry, reproject_geometry, to_lonlat
+from detect.geo import WGS84, oriented, reproject_geometry
 from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History, writer_lock
@@ -56,6 +56,7 @@ from detect.report.markdown import render_markdown
 from detect.site import Site
 from detect.track import Evidence
 from detect.track import events as track_events
+from detect.tracked import Event, TrackedObject, features, tracked
 
 log = logging.getLogger(__name__)
 ZONE_MARGIN_M = 100.0  # ground kept around the zones: context for registration and change
@@ -118,22 +119,6 @@ def resolve_date(drop: Path | str, inputs: DropInputs, explicit: dt.date | None)
 
 def _day_folder(opts: RunOptions, date: str) -> Path:
     return (opts.out if opts.out else opts.site.reports / date).resolve()
-
-
-def _object_rows(objects: Objects, site: Site) -> list[dict]:
-    rows = []
-    centres = objects.centres
-    lon, lat = to_lonlat(objects.crs, centres[:, 0], centres[:, 1]) if len(objects) else ([], [])
-    for i, props in enumerate(objects.records()):
-        x, y = centres[i]
-        rows.append({"idx": i, "status": "detected", "class": props["class"],
-                     "type": props.get("type"), "zone": site.zone_of(x, y),
-                     "confidence": props["confidence"], "x": float(x), "y": float(y),
-                     "lon": float(lon[i]), "lat": float(lat[i]),
-                     "length_m": props["length_m"], "span_m": props.get("span_m"),
-                     "heading_deg": props["heading_deg"],
-                     "corners": objects.corners[i].round(3).tolist(), "props": props})
-    return rows
 
 
 class DayImages:
@@ -242,8 +227,9 @@ def _follower(site: Site, pixel_m: float):
     return partial(follow, pixel_m=pixel_m, prior=site.prior)
 
 
-def _track(history: History, date: str, prev_date: str | None, detected: list[dict],
-           images: DayImages, grid: Grid, site: Site, ref) -> tuple:
+def _track(history: History, date: str, prev_date: str | None,
+           detected: list[TrackedObject], images: DayImages, grid: Grid, site: Site, ref
+           ) -> tuple[list[Event], list[TrackedObject], Change]:
     """Events against the previous stored day, the day's objects (today's as tracked, and
     those carried), and the change evidence."""
     if prev_date is None:
@@ -253,8 +239,9 @@ def _track(history: History, date: str, prev_date: str | None, detected: list[di
     return _against(prev.objects, before, detected, images, ref, site)
 
 
-def _against(prev_objects: list[dict], before: DayImages, detected: list[dict],
-             images: DayImages, ref, site: Site) -> tuple[list[dict], list[dict], Change]:
+def _against(prev_objects: list[TrackedObject], before: DayImages,
+             detected: list[TrackedObject], images: DayImages, ref, site: Site
+             ) -> tuple[list[Event], list[TrackedObject], Change]:
     """A day's events against the day before it, its objects (its own as tracked, and those
     carried), and the change between the two days."""
     grid = ref.grid
@@ -265,25 +252,15 @@ def _against(prev_objects: list[dict], before: DayImages, detected: list[dict],
     return evts, tracked + carried, change
 
 
-def _render(folder: Path, report: dict, objects: list[dict], change: Change | None,
+def _render(folder: Path, report: dict, objects: list[TrackedObject], change: Change | None,
             crs: str, site: Site) -> None:
     write_json(folder / "report.json", report)
     lonlat = reproject_geometry(site.area, crs, WGS84, 7)
     write_json(folder / "item.json", day_item(report, oriented(lonlat), list(lonlat.bounds)))
     write_text(folder / "report.md", render_markdown(report))
-    write_json(folder / "detections.geojson", detections_geojson(objects, crs))
+    write_json(folder / "detections.geojson", features(objects, crs))
     if change is not None:
         write_json(folder / "changes.geojson", regions_geojson(change))
-
-
-def detections_geojson(objects: list[dict], crs: str) -> dict:
-    feats = []
-    for o in objects:
-        c = np.asarray(o["corners"])
-        props = {**o["props"], "status": o["status"], "zone": o.get("zone")}
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": polygon_geometry(*to_lonlat(crs, c[:, 0], c[:, 1]))})
-    return {"type": "FeatureCollection", "features": feats}
 
 
 def _acquisition(day_sources, acquired, aligned, unseen_fraction) -> dict:
@@ -401,7 +378,7 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop
     images = DayImages.read(tmp)  # downstream sees exactly what is stored
     stages("detect")
     objects = _detect(images, ref, site, tmp, opts, stages)
-    detected = _object_rows(objects, site)
+    detected = tracked(objects, site.zone_of)
     stages("track")
     prev_date = history.previous_date(date)
     evts, stored, change = _track(history, date, prev_date, detected, images, ref.grid, site,
@@ -441,8 +418,8 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop
     return report
 
 
-def _alerts(history: History, site: Site, date: str, objects: list[dict],
-            events: list[dict]) -> list[dict]:
+def _alerts(history: History, site: Site, date: str, objects: list[TrackedObject],
+            events: list[Event]) -> list[dict]:
     """Fired alerts of the day, against the stored days before it."""
     if not site.rules:
         return []
@@ -529,7 +506,7 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
         rec = history.day(nxt)
         folder = site.folder / Path(rec.image).parent
         later = DayImages.read(folder)
-        detected = [o for o in rec.objects if o["status"] == "detected"]
+        detected = [o for o in rec.objects if o.status == "detected"]
         evts, stored, change = _against(history.day(before).objects, before_images, detected,
                                         later, ref, site)
         old = history.report(nxt)
@@ -548,7 +525,8 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
     return out
 
 
-def _same_rows(a: list[dict], b: list[dict]) -> bool:
-    """Whether two lists of object rows store alike."""
-    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True,
-                                                                     default=str)
+def _same_rows(a: list[TrackedObject], b: list[TrackedObject]) -> bool:
+    """Whether two lists of objects store alike."""
+    def stored(objects):
+        return json.dumps([o.row() for o in objects], sort_keys=True, default=str)
+    return stored(a) == stored(b)

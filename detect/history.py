@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from detect.errors import BusyError, DetectError
+from detect.tracked import COLUMNS, Event, TrackedObject
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     error TEXT, attempted TEXT NOT NULL, PRIMARY KEY (date, rule, target));
 """
 
-OBJECT_COLUMNS = ("idx", "status", "class", "type", "zone", "confidence", "x", "y", "lon", "lat",
-                  "length_m", "span_m", "heading_deg")
 EVENT_COLUMNS = ("idx", "previous_date", "kind", "class", "type", "zone", "lon", "lat",
                  "confidence")
 
@@ -135,7 +134,7 @@ class DayRecord:
     registration: dict
     cloud_fraction: float
     image: str  # path of the day's aligned image, relative to the site folder
-    objects: list[dict]  # each with OBJECT_COLUMNS plus corners and props
+    objects: list[TrackedObject]
 
 
 class History:
@@ -178,19 +177,21 @@ class History:
                    rec.cloud_fraction, rec.image, written))
         c.executemany("INSERT INTO sources VALUES (?, ?, ?)",
                       [(s["sha256"], rec.date, s["file"]) for s in rec.sources])
+        rows = [o.row() for o in rec.objects]
         c.executemany(
-            f"INSERT INTO objects VALUES (?, {', '.join('?' * len(OBJECT_COLUMNS))}, ?, ?)",
-            [(rec.date, *(o.get(k) for k in OBJECT_COLUMNS), json.dumps(o["corners"]),
-              json.dumps(o.get("props", {}))) for o in rec.objects])
+            f"INSERT INTO objects VALUES (?, {', '.join('?' * len(COLUMNS))}, ?, ?)",
+            [(rec.date, *(r[k] for k in COLUMNS), json.dumps(r["corners"]),
+              json.dumps(r["props"])) for r in rows])
 
-    def put_events(self, date: str, previous_date: str | None, events: list[dict]) -> None:
+    def put_events(self, date: str, previous_date: str | None, events: list[Event]) -> None:
         """Replace a day's events (against `previous_date`)."""
         self.conn.execute("DELETE FROM events WHERE date = ?", (date,))
-        rows = [{**e, "idx": i, "previous_date": previous_date} for i, e in enumerate(events)]
+        rows = [{**e.row(), "idx": i, "previous_date": previous_date}
+                for i, e in enumerate(events)]
         self.conn.executemany(
             f"INSERT INTO events VALUES (?, {', '.join('?' * len(EVENT_COLUMNS))}, ?, ?)",
-            [(date, *(e.get(k) for k in EVENT_COLUMNS), json.dumps(e.get("flags", [])),
-              json.dumps(e.get("detail", {}))) for e in rows])
+            [(date, *(e[k] for k in EVENT_COLUMNS), json.dumps(e["flags"]),
+              json.dumps(e["detail"])) for e in rows])
 
     def put_report(self, date: str, report: dict) -> None:
         self.conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?)",
@@ -225,10 +226,12 @@ class History:
             return None
         return DayRecord(date, row["acquired"], json.loads(row["sources"]),
                          json.loads(row["registration"]), row["cloud_fraction"], row["image"],
-                         self._rows("objects", OBJECT_COLUMNS, ("corners", "props"), date))
+                         [TrackedObject.from_row(r) for r in
+                          self._rows("objects", COLUMNS, ("corners", "props"), date)])
 
-    def events(self, date: str) -> list[dict]:
-        return self._rows("events", EVENT_COLUMNS, ("flags", "detail"), date)
+    def events(self, date: str) -> list[Event]:
+        return [Event.from_row(r) for r in
+                self._rows("events", EVENT_COLUMNS, ("flags", "detail"), date)]
 
     def _rows(self, table: str, columns: tuple[str, ...], encoded: tuple[str, ...],
               date: str) -> list[dict]:

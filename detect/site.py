@@ -9,7 +9,7 @@
                                # are named only where they fit ten times better
     field: military            # optional: military, civil or joint (default): a prior against
                                # the civil types at a military field and the other way round
-    rules: [...]               # optional: alert rules (see detect.alerts)
+    rules: [...]               # optional: alert rules (see detect.rules)
     notify: [json://host/path] # optional: Apprise URLs that fired alerts are sent to
     stac_asset: visual         # optional: the asset key of STAC items to read (default: the
                                # assets with role visual, else data; see detect.imagery.stac)
@@ -33,11 +33,11 @@ from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
-from detect.alerts import RuleError, parse_rules
 from detect.errors import DetectError
 from detect.geo import WGS84, reproject_geometry
 from detect.identify.catalogue import types_named
 from detect.identify.match import FIELDS, Prior, site_prior
+from detect.rules import RuleError, parse_rules
 
 
 class SiteError(DetectError):

@@ -19,7 +19,7 @@ cut-off Il-76 must not become a C-17 overnight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -27,6 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
 from detect.identify.sightings import chain, measurement, separation, sighting
+from detect.tracked import Event, TrackedObject
 
 INFEASIBLE = 1e6  # the cost of a pair the gates rule out
 
@@ -55,7 +56,7 @@ class TrackParams:
     alike_pixel_m: float = 0.7  # at pixels this fine (metres) or finer
 
 
-Follow = Callable[[dict, dict, bool], dict]
+Follow = Callable[[TrackedObject, TrackedObject, bool], TrackedObject]
 Likeness = Callable[[np.ndarray], tuple[float, float]]  # of a box's corners: grey, colour
 
 
@@ -98,9 +99,10 @@ def _size_gate(klass: str, size: float, pixel_m: float, tp: TrackParams) -> floa
     return tp.size_px * pixel_m + share * size
 
 
-def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
-                hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
-                alike: Likeness | None = None, tp: TrackParams = TrackParams()) -> np.ndarray:
+def cost_matrix(prev: list[TrackedObject], cur: list[TrackedObject], metres_per_unit: float,
+                pixel_m: float, hazy: frozenset[int] = frozenset(),
+                cut: frozenset[int] = frozenset(), alike: Likeness | None = None,
+                tp: TrackParams = TrackParams()) -> np.ndarray:
     """Matching cost of each (previous, current) pair; INFEASIBLE beyond the gates: another
     class, centres further apart than `_position_gate`, or box sides further apart than
     `_size_gate` (`hazy_slack` times that for the current objects in `hazy`, seen through
@@ -111,24 +113,24 @@ def cost_matrix(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel
     A helicopter's box spans its rotor, so its axis says nothing and only aircraft and
     vehicles pay for turning."""
     cost = np.full((len(prev), len(cur)), INFEASIBLE)
-    pbox = [_box(p["corners"], metres_per_unit) for p in prev]
-    cbox = [_box(c["corners"], metres_per_unit) for c in cur]
+    pbox = [_box(p.corners, metres_per_unit) for p in prev]
+    cbox = [_box(c.corners, metres_per_unit) for c in cur]
     for i, p in enumerate(prev):
         for j, c in enumerate(cur):
-            if p["class"] != c["class"]:
+            if p.klass != c.klass:
                 continue
             (pl, pw, pa), (cl, cw, ca) = pbox[i], cbox[j]
             gate = _position_gate(max(pl, cl), tp)
-            dist = metres_per_unit * float(np.hypot(p["x"] - c["x"], p["y"] - c["y"]))
-            dsize = max(abs(pl - cl) / _size_gate(p["class"], max(pl, cl), pixel_m, tp),
-                        abs(pw - cw) / _size_gate(p["class"], max(pw, cw), pixel_m, tp))
+            dist = metres_per_unit * float(np.hypot(p.x - c.x, p.y - c.y))
+            dsize = max(abs(pl - cl) / _size_gate(p.klass, max(pl, cl), pixel_m, tp),
+                        abs(pw - cw) / _size_gate(p.klass, max(pw, cw), pixel_m, tp))
             if dist > gate or dsize > (tp.hazy_slack if j in hazy else 1.0):
                 continue
-            same = _same_type(p.get("type"), c.get("type"))
+            same = _same_type(p.type, c.type)
             if j not in cut and ((not same and _measured_apart(p, c, pixel_m, tp)) or (
                     j not in hazy and _unlike(p, c, alike, pixel_m, tp))):
                 continue
-            turn = 0.0 if p["class"] == "helicopter" else _axis_diff(pa, ca) / tp.turn_deg
+            turn = 0.0 if p.klass == "helicopter" else _axis_diff(pa, ca) / tp.turn_deg
             cost[i, j] = dist / gate + turn + dsize + (0.0 if same else tp.other_type_cost)
     return cost
 
@@ -139,41 +141,41 @@ def _same_type(a: str | None, b: str | None) -> bool:
     return a == b or bool({t.name for t in types_named(a)} & {t.name for t in types_named(b)})
 
 
-def _measured_apart(p: dict, c: dict, pixel_m: float, tp: TrackParams) -> bool:
+def _measured_apart(p: TrackedObject, c: TrackedObject, pixel_m: float, tp: TrackParams) -> bool:
     """Whether the measurements tell two aircraft: the previous object's latest sighting (its
     own, or where it was seen in part the one it handed on) and the current object's own lie
     more than `apart_sigmas` of both looks apart over length, span and wing sweep (a Tu-154 on
     the stand an Il-76 left, whose detector boxes are as large; a Su-30SM on a Su-24's,
     measured 2 m narrower, 3.5 sigmas, and swept 23 deg more)."""
-    a, b = next(iter(chain(p)), None), sighting(c.get("props", {}))
+    a, b = next(iter(chain(p)), None), sighting(c.props)
     if a is None or b is None:
         return False
     return separation(measurement(a, pixel_m), measurement(b, pixel_m),
                       tp.apart_share) > tp.apart_sigmas
 
 
-def _unlike(p: dict, c: dict, alike: Likeness | None, pixel_m: float,
+def _unlike(p: TrackedObject, c: TrackedObject, alike: Likeness | None, pixel_m: float,
             tp: TrackParams) -> bool:
     """Whether two aircraft's days' images over their boxes correlate under `alike_min` in
     grey level and under `alike_colour_min` in colour: another airliner at the gate one left,
     framed and measured alike (a stay whose shading turned with the sun still correlates in
     colour). Only at pixels of `alike_pixel_m` or finer: coarser, a fuselage is a few pixels
     wide, and its shading and blurred shadow turn with the sun."""
-    if alike is None or p["class"] != "aircraft" or pixel_m > tp.alike_pixel_m:
+    if alike is None or p.klass != "aircraft" or pixel_m > tp.alike_pixel_m:
         return False
-    grey, colour = alike(np.vstack([p["corners"], c["corners"]]))
+    grey, colour = alike(np.vstack([p.corners, c.corners]))
     return grey < tp.alike_min and colour < tp.alike_colour_min
 
 
-def _taken(p: dict, cur: list[dict], metres_per_unit: float, tp: TrackParams) -> bool:
+def _taken(p: TrackedObject, cur: list[TrackedObject], metres_per_unit: float,
+           tp: TrackParams) -> bool:
     """Whether a current object of any class now stands where `p` stood."""
-    gate = _position_gate(_box(p["corners"], metres_per_unit)[0], tp)
-    return any(metres_per_unit * np.hypot(p["x"] - c["x"], p["y"] - c["y"]) <= gate
-               for c in cur)
+    gate = _position_gate(_box(p.corners, metres_per_unit)[0], tp)
+    return any(metres_per_unit * np.hypot(p.x - c.x, p.y - c.y) <= gate for c in cur)
 
 
-def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: float,
-          hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
+def match(prev: list[TrackedObject], cur: list[TrackedObject], metres_per_unit: float,
+          pixel_m: float, hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
           alike: Likeness | None = None, tp: TrackParams = TrackParams()
           ) -> list[tuple[int, int]]:
     """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
@@ -184,43 +186,36 @@ def match(prev: list[dict], cur: list[dict], metres_per_unit: float, pixel_m: fl
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < INFEASIBLE]
 
 
-def _event(kind: str, obj: dict, flags: list[str], **detail) -> dict:
-    props = obj.get("props", {})
-    return {"kind": kind, "class": obj["class"], "type": obj.get("type"), "zone": obj.get("zone"),
-            "lon": obj["lon"], "lat": obj["lat"], "confidence": obj.get("confidence"),
-            **{k: props[k] for k in ("type_confidence", "role", "role_confidence") if k in props},
-            "flags": flags, "detail": detail}
-
-
-def _own_identity(obj: dict) -> dict:
+def _own_identity(obj: TrackedObject) -> TrackedObject:
     """`obj` with the identification measured on its own day (undoing `_kept_identity` and
     `follow`)."""
-    props = obj.get("props", {})
+    props = obj.props
     own = props.get("measured_identity")
     if own is None and "sightings" not in props:
         return obj
     props = {k: v for k, v in props.items() if k not in ("measured_identity", "sightings")}
     if own is None:
-        return {**obj, "props": props}
-    return {**obj, "type": own["type"], "props": {**props, **own}}
+        return replace(obj, props=props)
+    return replace(obj, type=own["type"], props={**props, **own})
 
 
-def _kept_identity(before: dict, now: dict) -> dict:
+def _kept_identity(before: TrackedObject, now: TrackedObject) -> TrackedObject:
     """`now`, seen only in part today, with the identification of `before` (the same object
     the day before); its own is kept under `measured_identity`."""
-    if before.get("type") in (None, now.get("type")):
+    if before.type in (None, now.type):
         return now
-    kept = {k: v for k, v in before.get("props", {}).items() if k in IDENTITY}
+    kept = {k: v for k, v in before.props.items() if k in IDENTITY}
     kept["type_evidence"] = "partly hidden today, identified as on the day before: " + \
         kept.get("type_evidence", "")
-    props = now.get("props", {})
-    own = {"type": now.get("type"), **{k: v for k, v in props.items() if k in IDENTITY}}
-    return {**now, "type": before["type"], "props": {**props, **kept, "measured_identity": own}}
+    own = {"type": now.type, **{k: v for k, v in now.props.items() if k in IDENTITY}}
+    return replace(now, type=before.type,
+                   props={**now.props, **kept, "measured_identity": own})
 
 
-def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_unit: float,
-           pixel_m: float, follow: Follow | None = None, tp: TrackParams = TrackParams()
-           ) -> tuple[list[dict], list[dict], list[dict]]:
+def events(prev: list[TrackedObject], cur: list[TrackedObject], evidence: Evidence,
+           metres_per_unit: float, pixel_m: float, follow: Follow | None = None,
+           tp: TrackParams = TrackParams()
+           ) -> tuple[list[Event], list[TrackedObject], list[TrackedObject]]:
     """Events against the previous day; the previous objects carried into today (recovered
     ones as present, unknown ones as unseen) so that tomorrow can still match them; and
     today's objects, those seen only in part keeping the identification they had, the others
@@ -228,10 +223,10 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     `metres_per_unit` converts map units to ground metres; `pixel_m` is the ground sample
     distance the boxes were measured at."""
     cur = [_own_identity(c) for c in cur]
-    unknown_now = [evidence.unknown(np.asarray(c["corners"])) for c in cur]
+    unknown_now = [evidence.unknown(np.asarray(c.corners)) for c in cur]
     hazy = frozenset(j for j, u in enumerate(unknown_now) if u > tp.hazy_at)
     cut = frozenset(j for j, c in enumerate(cur)
-                    if evidence.unseen(np.asarray(c["corners"])) > tp.hazy_at)
+                    if evidence.unseen(np.asarray(c.corners)) > tp.hazy_at)
     pairs = match(prev, cur, metres_per_unit, pixel_m, hazy, cut, evidence.alike, tp)
     for i, j in pairs:
         whole = j not in cut
@@ -242,33 +237,33 @@ def events(prev: list[dict], cur: list[dict], evidence: Evidence, metres_per_uni
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
     out, carried = [], []
-    next_idx = max((c["idx"] for c in cur), default=-1) + 1
+    next_idx = max((c.idx for c in cur), default=-1) + 1
     for i, j in pairs:
-        out.append(_event("stayed", cur[j], [], previous=prev[i]["idx"], current=cur[j]["idx"]))
+        out.append(Event.of("stayed", cur[j], [], prev[i].idx, cur[j].idx))
     for i, p in enumerate(prev):
         if i in matched_prev:
             continue
-        corners = np.asarray(p["corners"])
+        corners = np.asarray(p.corners)
         if evidence.unknown(corners) > tp.unknown_at:  # no day-over-day evidence here
             still = evidence.occupied(corners) > tp.unknown_at
         else:
             still = evidence.changed(corners) < tp.changed_at
         still = still and not _taken(p, cur, metres_per_unit, tp)
         if evidence.unseen(corners) > tp.unknown_at:
-            out.append(_event("unknown", p, ["not visible"], previous=p["idx"], current=next_idx))
-            carried.append({**p, "status": "unknown", "idx": next_idx})
+            out.append(Event.of("unknown", p, ["not visible"], p.idx, next_idx))
+            carried.append(replace(p, status="unknown", idx=next_idx))
             next_idx += 1
         elif still:
-            out.append(_event("stayed", p, ["recovered"], previous=p["idx"], current=next_idx))
-            carried.append({**p, "status": "recovered", "idx": next_idx})
+            out.append(Event.of("stayed", p, ["recovered"], p.idx, next_idx))
+            carried.append(replace(p, status="recovered", idx=next_idx))
             next_idx += 1
         else:
-            out.append(_event("departed", p, [], previous=p["idx"]))
+            out.append(Event.of("departed", p, [], p.idx))
     for j, c in enumerate(cur):
         if j in matched_cur:
             continue
         quiet = unknown_now[j] <= tp.unknown_at and \
-            evidence.changed(np.asarray(c["corners"])) < tp.changed_at
+            evidence.changed(np.asarray(c.corners)) < tp.changed_at
         flags = ["suspect"] if quiet else []
-        out.append(_event("arrived", c, flags, current=c["idx"]))
+        out.append(Event.of("arrived", c, flags, current=c.idx))
     return out, carried, cur

@@ -16,19 +16,22 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from detect.alerts import RuleError, deliver, evaluate, parse_rules
+from detect.alerts import deliver, evaluate
 from detect.cli import main
+from detect.rules import RuleError, parse_rules
+from detect.tracked import Event, TrackedObject
 from tests.conftest import DAYS, copy_base, run_day
 
 ZONES = {"apron-main", "shelters", "helipad", "runway"}
 
 
 def _obj(t, klass="aircraft", zone="apron-main", status="detected"):
-    return {"type": t, "class": klass, "zone": zone, "status": status}
+    return TrackedObject(0, status, klass, t, zone, 0.9, 0.0, 0.0, 35.0, 35.0, 20.0, None, 0.0,
+                         [[0, 0], [1, 0], [1, 1], [0, 1]])
 
 
 def _evt(kind, t, klass="aircraft", zone="apron-main"):
-    return {"kind": kind, "type": t, "class": klass, "zone": zone}
+    return Event.of(kind, _obj(t, klass, zone), [])
 
 
 def test_threshold_zone_type_family_and_role_filters():

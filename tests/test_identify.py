@@ -15,6 +15,7 @@ from detect.identify.measure import Measurement, extents, measure, sweep_sigma
 from detect.identify.sightings import follow
 from detect.objects import Objects
 from detect.synth.shapes import shape_for
+from detect.tracked import TrackedObject
 from tests.rasters import measure_rendered
 
 PALE = Path(__file__).parent / "data" / "pale-transports"
@@ -401,8 +402,8 @@ def test_the_wing_sweep_tells_types_of_one_size_apart():
 
 
 def _row(length: float, span: float, sigma: float = 1.0, sweep: float | None = None,
-         pixel: float | None = None) -> dict:
-    """An object row of the daily run measured `length` x `span` m to `sigma` m, with a
+         pixel: float | None = None) -> TrackedObject:
+    """An object of the daily run measured `length` x `span` m to `sigma` m, with a
     `sweep` read to 4.3 deg or none, at `pixel` m per pixel (else `sigma`), identified on its
     own."""
     own = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": sweep,
@@ -411,7 +412,8 @@ def _row(length: float, span: float, sigma: float = 1.0, sweep: float | None = N
                  "aircraft")
     own |= {"type": r.type, "type_level": r.level, "type_confidence": r.confidence,
             "type_alternatives": r.alternatives, "type_evidence": r.evidence, "role": r.role}
-    return {"class": "aircraft", "status": "detected", "type": r.type, "props": own}
+    return TrackedObject(0, "detected", "aircraft", r.type, None, 0.9, 0.0, 0.0, 35.0, 35.0,
+                         length, span, 0.0, [[0, 0], [1, 0], [1, 1], [0, 1]], own)
 
 
 def test_an_aircraft_that_stayed_is_identified_over_its_agreeing_sightings():
@@ -420,13 +422,13 @@ def test_an_aircraft_that_stayed_is_identified_over_its_agreeing_sightings():
     two days before at 23.1 x 15.2 and 23.4 x 15.0 (within its errors of today's), over the
     three it is a fighter of the Su-34's size, and the evidence lists every look."""
     today = _row(23.3, 16.6)
-    assert today["type"] == "Su-24"
+    assert today.type == "Su-24"
     before = follow(_row(23.4, 15.0), _row(23.1, 15.2), True, 1.0)
     now = follow(before, today, True, 1.0)
-    assert (now["type"], now["props"]["role"]) == ("Flanker or Su-34", "fighter"), now
-    assert "on 2 earlier days 23.1 x 15.2 m, 23.4 x 15.0 m" in now["props"]["type_evidence"]
-    assert now["props"]["measured_identity"]["type"] == "Su-24"  # its own day's, kept
-    assert len(now["props"]["sightings"]) == 3
+    assert (now.type, now.props["role"]) == ("Flanker or Su-34", "fighter"), now
+    assert "on 2 earlier days 23.1 x 15.2 m, 23.4 x 15.0 m" in now.props["type_evidence"]
+    assert now.props["measured_identity"]["type"] == "Su-24"  # its own day's, kept
+    assert len(now.props["sightings"]) == 3
 
 
 def test_a_poorer_look_of_an_aircraft_that_stayed_is_identified_over_its_earlier_ones():
@@ -436,16 +438,16 @@ def test_a_poorer_look_of_an_aircraft_that_stayed_is_identified_over_its_earlier
     Il-76 those name still fits today's look: it is the poorer look, not another aircraft,
     and over all three the Il-76 it is, with every look in the evidence."""
     today = _row(49.7, 44.8, 2.5)
-    assert today["type"] == "Il-62"
+    assert today.type == "Il-62"
     before = follow(_row(50.3, 51.0, 1.2), _row(47.5, 50.5, 0.8), True, 1.0)
     now = follow(before, today, True, 1.0)
-    assert now["type"] == "Il-76", now
-    evidence = now["props"]["type_evidence"]
+    assert now.type == "Il-76", now
+    evidence = now.props["type_evidence"]
     assert "on 2 earlier days 47.5 x 50.5 m, 50.3 x 51.0 m" in evidence
     assert evidence.endswith("today's look lies beyond two sigmas of the earlier ones, but the "
                              "Il-76 they name still fits it"), evidence
-    assert now["props"]["measured_identity"]["type"] == "Il-62"
-    assert len(now["props"]["sightings"]) == 3
+    assert now.props["measured_identity"]["type"] == "Il-62"
+    assert len(now.props["sightings"]) == 3
 
 
 def test_a_straight_winged_aircraft_where_a_swept_one_stood_is_not_named_as_that_one():
@@ -456,10 +458,10 @@ def test_a_straight_winged_aircraft_where_a_swept_one_stood_is_not_named_as_that
     aircraft, identified on its own, never an airliner."""
     tu154 = follow(_row(48.3, 38.9, 2.5, 35.5, 1.0), _row(48.9, 39.1, 2.5, 32.9, 1.0), True,
                    1.0)
-    assert tu154["type"] == "Tu-154"
+    assert tu154.type == "Tu-154"
     now = follow(tu154, _row(40.3, 37.1, 3.1, 0.0, 1.0), True, 1.0)
-    assert "sightings" not in now["props"], now
-    assert now["type"] == "Il-18/20/38", now
+    assert "sightings" not in now.props, now
+    assert now.type == "Il-18/20/38", now
 
 
 def test_an_aircraft_as_large_as_the_one_before_it_but_swept_otherwise_is_another():
@@ -471,8 +473,8 @@ def test_an_aircraft_as_large_as_the_one_before_it_but_swept_otherwise_is_anothe
     su34 = follow(_row(23.3, 15.5, 0.75, 44.6, 1.0), _row(23.1, 16.1, 1.07, 45.6, 1.0), True,
                   1.0)
     now = follow(su34, _row(24.1, 18.1, 1.19, 20.2, 1.0), True, 1.0)
-    assert "sightings" not in now["props"], now
-    assert now["type"] == "Su-24", now
+    assert "sightings" not in now.props, now
+    assert now.type == "Su-24", now
 
 
 def test_a_look_alike_that_replaced_an_aircraft_overnight_is_identified_on_its_own():
@@ -482,10 +484,10 @@ def test_a_look_alike_that_replaced_an_aircraft_overnight_is_identified_on_its_o
     earlier sightings on without adding its own cut one."""
     su24 = follow(_row(22.7, 17.6, 0.5), _row(22.8, 17.5, 0.5), True, 0.5)
     now = follow(su24, _row(23.3, 14.7, 0.5), True, 0.5)
-    assert now["type"] == "Su-34" and "sightings" not in now["props"], now
+    assert now.type == "Su-34" and "sightings" not in now.props, now
     cut = follow(su24, _row(15.0, 9.0, 0.5), False, 0.5)
-    assert cut["props"]["sightings"] == su24["props"]["sightings"][:2]
-    assert cut["type"] == _row(15.0, 9.0, 0.5)["type"]
+    assert cut.props["sightings"] == su24.props["sightings"][:2]
+    assert cut.type == _row(15.0, 9.0, 0.5).type
 
 
 @pytest.mark.parametrize("case", json.loads((PALE / "cases.json").read_text())["cases"],

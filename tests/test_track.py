@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from detect.track import Evidence, events, match
+from detect.tracked import TrackedObject
 
 
-def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6, unit=1.0):
+def _obj(idx, x, y, t="Il-76", klass="aircraft", heading=0.0, length=46.6, unit=1.0,
+         props=None):
     h = length / 2 / unit  # corners in map units of `unit` metres
-    return {"idx": idx, "x": x, "y": y, "class": klass, "type": t, "zone": "apron-main",
-            "lon": 35.0, "lat": 35.0, "confidence": 0.9, "heading_deg": heading,
-            "length_m": length, "span_m": 50.0, "status": "detected",
-            "corners": [[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]]}
+    return TrackedObject(idx, "detected", klass, t, "apron-main", 0.9, x, y, 35.0, 35.0, length,
+                         50.0, heading,
+                         [[x - h, y - h], [x + h, y - h], [x + h, y + h], [x - h, y + h]],
+                         props or {})
 
 
 def _evidence(changed=0.0, unknown=0.0, unseen=None, occupied=0.0, alike=(1.0, 1.0)):
@@ -29,19 +31,19 @@ def test_assignment_is_optimal_not_greedy():
 
 def test_a_missed_aircraft_where_nothing_changed_has_stayed_recovered():
     evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.0), 1.0, 0.5)
-    assert [(e["kind"], e["flags"]) for e in evts] == [("stayed", ["recovered"])]
-    assert carried[0]["status"] == "recovered"
+    assert [(e.kind, e.flags) for e in evts] == [("stayed", ["recovered"])]
+    assert carried[0].status == "recovered"
 
 
 def test_a_missed_aircraft_where_the_ground_changed_departed():
     evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.8), 1.0, 0.5)
-    assert [e["kind"] for e in evts] == ["departed"] and carried == []
+    assert [e.kind for e in evts] == ["departed"] and carried == []
 
 
 def test_objects_under_cloud_are_unknown_never_departed():
     evts, carried, _ = events([_obj(0, 0, 0)], [], _evidence(changed=0.8, unknown=0.9), 1.0, 0.5)
-    assert [e["kind"] for e in evts] == ["unknown"]
-    assert carried[0]["status"] == "unknown"
+    assert [e.kind for e in evts] == ["unknown"]
+    assert carried[0].status == "unknown"
 
 
 def test_after_a_clouded_day_the_empty_reference_decides():
@@ -50,15 +52,15 @@ def test_after_a_clouded_day_the_empty_reference_decides():
     still = _evidence(unknown=1.0, unseen=0.0, occupied=0.9)
     gone, *_ = events([_obj(0, 0, 0)], [], bare, 1.0, 0.5)
     here, *_ = events([_obj(0, 0, 0)], [], still, 1.0, 0.5)
-    assert [e["kind"] for e in gone] == ["departed"]
-    assert [(e["kind"], e["flags"]) for e in here] == [("stayed", ["recovered"])]
+    assert [e.kind for e in gone] == ["departed"]
+    assert [(e.kind, e.flags) for e in here] == [("stayed", ["recovered"])]
 
 
 def test_a_new_detection_where_nothing_changed_is_suspect():
     evts, *_ = events([], [_obj(0, 0, 0)], _evidence(changed=0.0), 1.0, 0.5)
-    assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", ["suspect"])]
+    assert [(e.kind, e.flags) for e in evts] == [("arrived", ["suspect"])]
     evts, *_ = events([], [_obj(0, 0, 0)], _evidence(changed=0.6), 1.0, 0.5)
-    assert [(e["kind"], e["flags"]) for e in evts] == [("arrived", [])]
+    assert [(e.kind, e.flags) for e in evts] == [("arrived", [])]
 
 
 def test_a_different_class_or_a_far_stand_is_not_the_same_object():
@@ -71,7 +73,7 @@ def test_a_different_class_or_a_far_stand_is_not_the_same_object():
 def _kinds(evts):
     out: dict[str, int] = {}
     for e in evts:
-        out[e["kind"]] = out.get(e["kind"], 0) + 1
+        out[e.kind] = out.get(e.kind, 0) + 1
     return out
 
 
@@ -113,19 +115,18 @@ def test_an_object_seen_in_part_keeps_the_type_it_had_and_its_own_is_restored():
     """Under a cloud edge today's silhouette is cut: the Il-76 seen whole yesterday must not
     become a C-17 overnight. Tracked again against a day without it, it is its own again."""
     def plane(t):
-        o = _obj(0, 0.5, 0, t)
-        return {**o, "props": {"type": t, "type_evidence": f"looks like an {t}"}}
+        return _obj(0, 0.5, 0, t, props={"type": t, "type_evidence": f"looks like an {t}"})
 
     prev = [plane("Il-76")]
     hazy = _evidence(unknown=0.1, unseen=0.1)
     evts, _, today = events(prev, [plane("C-17")], hazy, 1.0, 0.5)
-    assert [(e["kind"], e["type"]) for e in evts] == [("stayed", "Il-76")]
-    assert today[0]["type"] == today[0]["props"]["type"] == "Il-76"
-    assert today[0]["props"]["type_evidence"].startswith("partly hidden today")
-    assert events(prev, [plane("C-17")], _evidence(), 1.0, 0.5)[2][0]["type"] == "C-17"
+    assert [(e.kind, e.type) for e in evts] == [("stayed", "Il-76")]
+    assert today[0].type == today[0].props["type"] == "Il-76"
+    assert today[0].props["type_evidence"].startswith("partly hidden today")
+    assert events(prev, [plane("C-17")], _evidence(), 1.0, 0.5)[2][0].type == "C-17"
     _, _, again = events([], today, hazy, 1.0, 0.5)
-    assert again[0]["type"] == again[0]["props"]["type"] == "C-17"
-    assert "measured_identity" not in again[0]["props"]
+    assert again[0].type == again[0].props["type"] == "C-17"
+    assert "measured_identity" not in again[0].props
 
 
 def test_sightings_handed_on_are_dropped_when_tracked_again():
@@ -134,9 +135,9 @@ def test_sightings_handed_on_are_dropped_when_tracked_again():
     inserted), it is its own again and carries none."""
     seen = {"length_m": 46.6, "span_m": 50.5, "size_sigma_m": 0.6, "sweep_deg": 25.0,
             "sweep_sigma_deg": 4.1, "length_seen": True}
-    row = {**_obj(0, 0.5, 0, "Il-76"), "props": {"type": "Il-76", "sightings": [seen]}}
+    row = _obj(0, 0.5, 0, "Il-76", props={"type": "Il-76", "sightings": [seen]})
     _, _, again = events([], [row], _evidence(), 1.0, 0.5)
-    assert again[0]["type"] == "Il-76" and "sightings" not in again[0]["props"], again
+    assert again[0].type == "Il-76" and "sightings" not in again[0].props, again
 
 
 def test_a_missed_object_is_not_recovered_where_another_now_stands():
@@ -150,7 +151,7 @@ def _measured(t, length, span, sigma=0.3, sweep=None, **at):
     is the same whatever it measured (the boxes of an Il-76 and a Tu-154 can be alike)."""
     seen = {"length_m": length, "span_m": span, "size_sigma_m": sigma, "sweep_deg": sweep,
             "sweep_sigma_deg": 4.1, "length_seen": True}
-    return {**_obj(0, at.get("x", 0.0), 0, t), "props": {"type": t, **seen}}
+    return _obj(0, at.get("x", 0.0), 0, t, props={"type": t, **seen})
 
 
 def test_another_type_measured_apart_on_the_same_box_is_a_departure_and_an_arrival():

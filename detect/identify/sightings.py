@@ -8,7 +8,7 @@ count. Unless the type the earlier sightings name still fits today's look: then 
 the poorer look (read across under a low sun, grown into a shadow), not another aircraft,
 and they all count. Vehicles, which have no type, are not followed.
 
-An object row (`detect.daily`) carries its own measurement in its props (`length_m`, `span_m`,
+A tracked object (`detect.tracked`) carries its own measurement in its props (`length_m`, `span_m`,
 `size_sigma_m`, `sweep_deg`, `sweep_sigma_deg`, `length_seen`) and, once followed, the earlier
 agreeing sightings it was identified over (`sightings`, newest first) with the identification
 of its own day under `measured_identity` (see `detect.track`).
@@ -23,6 +23,7 @@ from itertools import takewhile
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY, Prior, distance, identify, sweep_distance
 from detect.identify.measure import FIGURES, Measurement
+from detect.tracked import TrackedObject
 
 
 @dataclass(frozen=True)
@@ -108,42 +109,44 @@ def _counted(today: Measurement, looks: list[tuple[dict, Measurement]], klass: s
     return (looks, named) if named else ([], None)
 
 
-def chain(before: dict) -> list[dict]:
+def chain(before: TrackedObject) -> list[dict]:
     """The sightings an object of the day before hands on, newest first: those it was
     followed over, else its own."""
-    props = before.get("props", {})
+    props = before.props
     if "sightings" in props:
         return list(props["sightings"])
     own = sighting(props)
     return [own] if own else []
 
 
-def follow(before: dict, now: dict, whole: bool, pixel_m: float,
-           prior: Prior | None = None, sp: SightingParams = SightingParams()) -> dict:
+def follow(before: TrackedObject, now: TrackedObject, whole: bool, pixel_m: float,
+           prior: Prior | None = None, sp: SightingParams = SightingParams()
+           ) -> TrackedObject:
     """`now`, the same object as `before` (the day before), identified over its own sighting
     and the agreeing ones before it, or all of them where the type they name still fits
     today's look (`sightings` then holds them all). A row not seen `whole` today (its
     measurement is cut) hands the earlier sightings on, and its identification stays as it
     is."""
-    if now["class"] == "vehicle":
+    if now.klass == "vehicle":
         return now
     earlier = chain(before)[:sp.max_sightings - 1]
-    props = now.get("props", {})
+    props = now.props
     if not whole:
-        return {**now, "props": {**props, "sightings": earlier}}
+        return replace(now, props={**props, "sightings": earlier})
     own = sighting(props)
     if own is None:
         return now
     today = measurement(own, pixel_m)
     looks = [(s, measurement(s, pixel_m)) for s in earlier]
-    agreeing, named = _counted(today, looks, now["class"], prior, sp)
+    agreeing, named = _counted(today, looks, now.klass, prior, sp)
     if not agreeing:
         return now
-    ident = identify(today, now["class"], prior, [m for _, m in agreeing])
+    ident = identify(today, now.klass, prior, [m for _, m in agreeing])
     if named:
         ident = replace(ident, evidence=f"{ident.evidence}; today's look lies beyond two sigmas "
                         f"of the earlier ones, but the {named} they name still fits it")
     own_identity = {k: props.get(k) for k in IDENTITY}
-    return {**now, "type": ident.type,
-            "props": {**props, **ident.fields(), "sightings": [own, *(s for s, _ in agreeing)],
-                      "measured_identity": own_identity}}
+    return replace(now, type=ident.type,
+                   props={**props, **ident.fields(),
+                          "sightings": [own, *(s for s, _ in agreeing)],
+                          "measured_identity": own_identity})

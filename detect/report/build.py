@@ -13,53 +13,50 @@ from __future__ import annotations
 from collections import Counter
 
 from detect import __version__
+from detect.tracked import Event, TrackedObject
 
 SCHEMA_VERSION = 1
 PRESENT = ("detected", "recovered")
 
 
-def label(obj: dict, named_at: float = 0.8) -> str:
+def label(obj: TrackedObject | Event, named_at: float = 0.8) -> str:
     """What a summary calls an object (or an event's object): its type (family, or either of
     two) where its identification holds `named_at` of the posterior, else its role where that
-    does, else `unknown <class>`; a vehicle is a `vehicle`. Stored rows without confidences
-    (older histories) are named by their type. A report's event row carries its `named`."""
-    if "named" in obj:
-        return obj["named"]
-    if obj["class"] == "vehicle":
+    does, else `unknown <class>`; a vehicle is a `vehicle`. One without a type confidence
+    (an event read back from the history) is named by its type."""
+    if obj.klass == "vehicle":
         return "vehicle"
-    t = obj.get("type")
-    ident = {**obj.get("props", {}), **{k: obj[k] for k in ("type_confidence", "role",
-                                                           "role_confidence") if k in obj}}
-    if t and t != "unknown" and ident.get("type_confidence", 1.0) >= named_at:
-        return t
-    if ident.get("role") and ident.get("role_confidence", 0.0) >= named_at:
-        return ident["role"]
-    return f"unknown {obj['class']}"
+    if obj.type and obj.type != "unknown" and (obj.type_confidence is None
+                                               or obj.type_confidence >= named_at):
+        return obj.type
+    if obj.role and (obj.role_confidence or 0.0) >= named_at:
+        return obj.role
+    return f"unknown {obj.klass}"
 
 
-def counts(objects: list[dict]) -> dict:
-    present = [o for o in objects if o["status"] in PRESENT]
+def counts(objects: list[TrackedObject]) -> dict:
+    present = [o for o in objects if o.status in PRESENT]
     by_zone: dict[str, Counter] = {}
     for o in present:
-        by_zone.setdefault(o.get("zone") or "outside zones", Counter())[label(o)] += 1
+        by_zone.setdefault(o.zone or "outside zones", Counter())[label(o)] += 1
     return {
         "by_type": dict(sorted(Counter(label(o) for o in present).items())),
-        "by_class": dict(sorted(Counter(o["class"] for o in present).items())),
+        "by_class": dict(sorted(Counter(o.klass for o in present).items())),
         "by_zone": {z: {"total": sum(c.values()), "by_type": dict(sorted(c.items()))}
                     for z, c in sorted(by_zone.items())},
-        "unseen": sum(o["status"] == "unknown" for o in objects),
+        "unseen": sum(o.status == "unknown" for o in objects),
     }
 
 
-def _event_row(e: dict) -> dict:
-    return {"kind": e["kind"], "class": e["class"], "type": e.get("type"), "named": label(e),
-            "zone": e.get("zone"), "lon": round(e["lon"], 7), "lat": round(e["lat"], 7),
-            "confidence": None if e.get("confidence") is None else round(e["confidence"], 4),
-            "flags": e.get("flags", [])}
+def _event_row(e: Event) -> dict:
+    return {"kind": e.kind, "class": e.klass, "type": e.type, "named": label(e),
+            "zone": e.zone, "lon": round(e.lon, 7), "lat": round(e.lat, 7),
+            "confidence": None if e.confidence is None else round(e.confidence, 4),
+            "flags": e.flags}
 
 
 def build_report(site: str, date: str, previous: str | None, acquisition: dict,
-                 objects: list[dict], events: list[dict], changes: dict, weights: str,
+                 objects: list[TrackedObject], events: list[Event], changes: dict, weights: str,
                  alerts: list[dict] | None = None, timings: dict | None = None) -> dict:
     """The day's report.json. `timings`: wall seconds per stage of the run that made it, up to
     writing the report (the history's commit and the HTML page come after)."""

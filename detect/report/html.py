@@ -23,6 +23,7 @@ from detect.report.build import label
 from detect.report.history import counts_svg
 from detect.report.markdown import summary_lines
 from detect.site import Site
+from detect.tracked import Event
 
 OVERLAY_WIDTH = 1200
 COLOURS = {"stayed": (62, 138, 43), "arrived": (12, 89, 232), "departed": (77, 30, 166),
@@ -121,7 +122,7 @@ class StoredDay:
 
     report: dict
     record: DayRecord
-    events: list[dict]
+    events: list[Event]
     counts: dict[str, dict[str, int]]  # by type, every day up to this one
     previous: DayRecord | None = None
     previous_report: dict | None = None
@@ -132,27 +133,23 @@ def render_day(site: Site, day: StoredDay, images, prev_images, change: Change, 
     """report.html text and overlay.png bytes of a stored day."""
     report, rec, prev, events = day.report, day.record, day.previous, day.events
     marks, cards = [], []
-    by_idx = {o["idx"]: o for o in rec.objects}
-    prev_idx = {o["idx"]: o for o in prev.objects} if prev else {}
+    by_idx = {o.idx: o for o in rec.objects}
+    prev_idx = {o.idx: o for o in prev.objects} if prev else {}
     for e in events:
-        if e["kind"] == "departed":
-            obj = prev_idx[e["detail"]["previous"]]
-        else:
-            obj = by_idx[e["detail"]["current"]]
-        marks.append((e["kind"], obj["corners"], label(obj)))
-        if e["kind"] in ("arrived", "departed") and prev_images is not None:
-            size = 1.6 * max(obj["length_m"] or 10, obj["span_m"] or 10) + 10
-            props = obj["props"]
+        obj = prev_idx[e.previous] if e.kind == "departed" else by_idx[e.current]
+        marks.append((e.kind, obj.corners, label(obj)))
+        if e.kind in ("arrived", "departed") and prev_images is not None:
+            size = 1.6 * max(obj.length_m or 10, obj.span_m or 10) + 10
             cards.append({
-                "kind": e["kind"], "label": label(obj), "zone": obj.get("zone") or "-",
-                "flags": e["flags"],
-                "before": _b64(_png(chip(prev_images.rgb, grid, obj["corners"], size))),
-                "after": _b64(_png(chip(images.rgb, grid, obj["corners"], size))),
-                "evidence": props.get("type_evidence", ""),
-                "confidence": props.get("confidence"),
-                "type_confidence": props.get("type_confidence")})
+                "kind": e.kind, "label": label(obj), "zone": obj.zone or "-",
+                "flags": e.flags,
+                "before": _b64(_png(chip(prev_images.rgb, grid, obj.corners, size))),
+                "after": _b64(_png(chip(images.rgb, grid, obj.corners, size))),
+                "evidence": obj.props.get("type_evidence", ""),
+                "confidence": obj.confidence,
+                "type_confidence": obj.type_confidence})
     if prev is None:
-        marks = [("first", o["corners"], label(o)) for o in rec.objects]
+        marks = [("first", o.corners, label(o)) for o in rec.objects]
     over = _png(overlay(images.rgb, grid, site, marks))
     html = Environment(loader=PackageLoader("detect.report", "templates"),
                        autoescape=select_autoescape(["html", "j2"])).get_template(

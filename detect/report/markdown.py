@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from detect.report.build import label
-
 
 def _join(parts: list[str]) -> str:
     if len(parts) <= 1:
@@ -31,21 +29,21 @@ def summary_lines(report: dict) -> list[str]:
     if report["previous_date"]:
         moves = []
         for kind in ("departed", "arrived"):
-            c = Counter(label(e) for e in report["events"] if e["kind"] == kind)
+            c = Counter(e["named"] for e in report["events"] if e["kind"] == kind)
             if c:
                 moves.append(f"{_what(c, ' ')} {kind}")
         stayed = sum(e["kind"] == "stayed" for e in report["events"])
         head = f"Since {report['previous_date']}: "
         lines.append(head + ("; ".join(moves) if moves else "no arrivals or departures")
                      + f"; {stayed} stayed.")
-        unknown = Counter(label(e) for e in report["events"] if e["kind"] == "unknown")
+        unknown = Counter(e["named"] for e in report["events"] if e["kind"] == "unknown")
         if unknown:
             lines.append(f"Not visible today (cloud or outside the image): {_what(unknown, ' ')}"
                          " seen before; their fate is unknown.")
         for flag, text in (("recovered", "not detected today but nothing changed there, kept "
                             "as stayed"), ("suspect", "detected today where nothing changed, "
                                            "check before relying on it")):
-            c = Counter(label(e) for e in report["events"] if flag in e["flags"])
+            c = Counter(e["named"] for e in report["events"] if flag in e["flags"])
             if c:
                 lines.append(f"{_what(c, ' ')} {text}.")
     else:
