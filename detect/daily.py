@@ -227,8 +227,8 @@ def _follower(site: Site, pixel_m: float):
     return partial(follow, pixel_m=pixel_m, prior=site.prior)
 
 
-def _track(history: History, date: str, prev_date: str | None,
-           detected: list[TrackedObject], images: DayImages, grid: Grid, site: Site, ref
+def _track(history: History, prev_date: str | None, detected: list[TrackedObject],
+           images: DayImages, site: Site, ref
            ) -> tuple[list[Event], list[TrackedObject], Change]:
     """Events against the previous stored day, the day's objects (today's as tracked, and
     those carried), and the change evidence."""
@@ -263,12 +263,17 @@ def _render(folder: Path, report: dict, objects: list[TrackedObject], change: Ch
         write_json(folder / "changes.geojson", regions_geojson(change))
 
 
-def _acquisition(day_sources, acquired, aligned, unseen_fraction) -> dict:
-    return {"acquired": acquired, "sources": day_sources,
-            "registration": aligned.registration.report(),
-            "normalisation": aligned.normalisation.report(),
-            "cloud_fraction": round(aligned.cloud_fraction, 5),
-            "unknown_fraction": round(unseen_fraction, 5)}
+def _acquisition(day: Scene, aligned, images: DayImages, stac: StacDrop | None) -> dict:
+    """report.json's `acquisition`: the drop, how it was registered and normalised, and how
+    much of the base it left unseen."""
+    acq = {"acquired": day.acquired.isoformat() if day.acquired else None,
+           "sources": day.sources, "registration": aligned.registration.report(),
+           "normalisation": aligned.normalisation.report(),
+           "cloud_fraction": round(aligned.cloud_fraction, 5),
+           "unknown_fraction": round(float((images.unseen | ~images.valid).mean()), 5)}
+    if stac:
+        acq["stac"] = stac.items
+    return acq
 
 
 class Stages:
@@ -377,36 +382,25 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop
     DayImages(aligned.rgb, aligned.valid, aligned.cloud).write(tmp, ref.grid)
     images = DayImages.read(tmp)  # downstream sees exactly what is stored
     stages("detect")
-    objects = _detect(images, ref, site, tmp, opts, stages)
-    detected = tracked(objects, site.zone_of)
+    detected = tracked(_detect(images, ref, site, tmp, opts, stages), site.zone_of)
     stages("track")
     prev_date = history.previous_date(date)
-    evts, stored, change = _track(history, date, prev_date, detected, images, ref.grid, site,
-                                  ref)
-    unseen = float((images.unseen | ~images.valid).mean())
-    acquired = day.acquired.isoformat() if day.acquired else None
-    acq = _acquisition(day.sources, acquired, aligned, unseen)
-    if stac:
-        acq["stac"] = stac.items
-    alerts = _alerts(history, site, date, stored, evts)
+    evts, objects, change = _track(history, prev_date, detected, images, site, ref)
+    acq = _acquisition(day, aligned, images, stac)
+    alerts = _alerts(history, site, date, objects, evts)
     stages("report")
-    report = build_report(site.name, date, prev_date, acq, stored, evts, change.summary(),
+    report = build_report(site.name, date, prev_date, acq, objects, evts, change.summary(),
                           Path(opts.weights).name, alerts, stages.stop())
-    _render(tmp, report, stored, change, ref.grid.crs, site)
+    _render(tmp, report, objects, change, ref.grid.crs, site)
     write_json(tmp / "alerts.json", alerts)
     stages("store")
-    image_rel = (folder / "image.tif").relative_to(site.folder.resolve()) \
-        if folder.is_relative_to(site.folder.resolve()) else folder / "image.tif"
+    image = folder / "image.tif"
+    if folder.is_relative_to(site.folder.resolve()):
+        image = image.relative_to(site.folder.resolve())
+    record = DayRecord(date, acq["acquired"], day.sources, acq["registration"],
+                       acq["cloud_fraction"], str(image), objects)
     with history.transaction():  # the HTML pages read the day from the open transaction
-        history.put_day(DayRecord(date, acquired, day.sources, acq["registration"],
-                                  acq["cloud_fraction"], str(image_rel), stored),
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        history.put_events(date, prev_date, evts)
-        history.put_report(date, report)
-        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        for alert in alerts:
-            for url in site.notify:
-                history.record_delivery(date, alert["rule"], url, "pending", None, stamp)
+        _store(history, site, record, prev_date, evts, report, alerts)
         later = {r[1]: r for r in _refresh_later(history, date, images, ref, site)}
         stages("html")
         render_html(site, history, date, ref, staging, change)
@@ -416,6 +410,19 @@ def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop
                 _render(part, *later[after][2:], site)
             render_html(site, history, after, ref, staging)
     return report
+
+
+def _store(history: History, site: Site, record: DayRecord, prev_date: str | None,
+           evts: list[Event], report: dict, alerts: list[dict]) -> None:
+    """Write a day to the history (inside its transaction), each alert pending delivery to
+    each of the site's targets."""
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    history.put_day(record, stamp)
+    history.put_events(record.date, prev_date, evts)
+    history.put_report(record.date, report)
+    for alert in alerts:
+        for url in site.notify:
+            history.record_delivery(record.date, alert["rule"], url, "pending", None, stamp)
 
 
 def _alerts(history: History, site: Site, date: str, objects: list[TrackedObject],
@@ -473,12 +480,10 @@ def render_html(site: Site, history: History, date: str, ref,
         change = reference_change(ref, images)
     elif change is None:
         change = day_change(prev_images, images, ref.grid)
-    report = history.report(date)
-    before = report["previous_date"]
-    stored = StoredDay(report, history.day(date), history.events(date),
+    stored = StoredDay(history.report(date), history.day(date), history.events(date),
                        history.counts_by_type(until=date),
-                       history.day(before) if before else None,
-                       history.report(before) if before else None)
+                       history.day(prev_date) if prev_date else None,
+                       history.report(prev_date) if prev_date else None)
     html, over = render_day(site, stored, images, prev_images, change, ref.grid)
     write_html(folder, html, over)
     return folder
