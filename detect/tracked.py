@@ -39,9 +39,9 @@ class TrackedObject:
     y: float
     lon: float  # box centre in WGS84
     lat: float
-    length_m: float  # the detector box's long side (ground metres)
-    span_m: float | None  # the measured wing or rotor span, where measured
-    heading_deg: float  # clockwise from north
+    length_m: float  # measured length (ground metres; the box's long side where unmeasured)
+    span_m: float | None  # measured wing or rotor span (None where unmeasured)
+    heading_deg: float  # nose direction, clockwise from north
     corners: list[list[float]]  # the box's four corners in the base grid's CRS
     props: dict = field(default_factory=dict)
 
