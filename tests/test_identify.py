@@ -76,6 +76,19 @@ def test_figures_that_fit_several_types_about_as_well_are_unknown_with_the_candi
     assert identify(_m(69.1, 73.3, sigma=1.0), "aircraft").type == "An-124"
 
 
+def test_an_answer_lists_the_two_likeliest_types_it_does_not_name():
+    """`type_alternatives`: the next two types by probability, never one the answer already
+    names (a family's members, either family of an "A or B"), each less likely than it."""
+    cat = load_catalogue()
+    for figures in ((69.1, 73.3), (46.6, 50.5), (21.9, 14.7), (62.8, 65.3, None, 11.9)):
+        r = identify(_m(*figures), "aircraft")
+        names = [a["type"] for a in r.alternatives]
+        scores = [a["score"] for a in r.alternatives]
+        assert len(names) == 2 and scores == sorted(scores, reverse=True), r
+        assert not {cat[n].family for n in names} & set(r.type.split(" or ")), r
+        assert all(s <= r.confidence for s in scores) or r.type == "unknown", r
+
+
 def test_the_sites_types_and_field_weigh_the_call_without_forbidding_one():
     """A B737-900ER and a Tu-22M3 are the same size (42.1 x 35.8 and 42.5 x 34.3 m): a
     military field names the bomber, a civil one the airliner, a joint one both. A Su-24

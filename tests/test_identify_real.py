@@ -29,7 +29,7 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.5 m: 24 of 25
-    found, 7 right, 17 right among the answer and its alternatives, 6 named in another role
+    found, 7 right, 16 right among the answer and its two alternatives, 6 named in another role
     than their own (a pixel rounded the other way moves one or two). Identification on real
     imagery is the product's weakest figure; this keeps it from slipping further."""
     found = sum(t.found for t in reported)
@@ -40,7 +40,7 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
                       for t in reported)
     assert len(reported) == 25
     assert found >= 23
-    assert right >= 6 and top3 >= 16 and role_errors <= 7
+    assert right >= 6 and top3 >= 15 and role_errors <= 7
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from detect.identify.catalogue import AircraftType, load_catalogue
+from detect.identify.catalogue import AircraftType, load_catalogue, types_named
 from detect.identify.measure import Measurement, MeasureParams
 
 CIVIL_ROLES = frozenset({"airliner", "business jet"})
@@ -48,6 +48,7 @@ class MatchParams:
     # one only where its figures fit about ten times better (2.1 sigmas closer)
     off_catalogue_sigmas: float = 2.5  # an aircraft the catalogue lacks, or one misread, is as
     # likely as a listed type this far away (higher: surer calls; 0.95 at 0 sigma, 0.8 at 1.9)
+    alternatives: int = 2  # how many other types an answer lists with their probabilities
     edge_sigma_px: float = MeasureParams.edge_sigma_px  # one sigma of a measured edge, pixels
 
     @property
@@ -84,7 +85,8 @@ class Identification:
     type: str  # a type, a family, "<family> or <family>" (look-alikes, roles tied) or "unknown"
     level: str  # "type", "family", "either" or "unknown"
     confidence: float
-    alternatives: list[dict]
+    alternatives: list[dict]  # the likeliest types the answer does not name: type, score
+    # (their probability, as `confidence` is the answer's)
     evidence: str
     role: str | None
     family: str | None
@@ -169,8 +171,14 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     listed = total / (total + mp.off_catalogue)  # the chance it is a catalogue type at all
     cat = load_catalogue()
     share = sum(p for name, p in post.items() if cat[name].role == ident.role)
+    families = set(ident.type.split(" or ")) if ident.level in ("family", "either") else set()
+    named = {t.name for t in types_named(ident.type)} | {
+        name for name in post if cat[name].family in families}
+    others = sorted((name for name in post if name not in named), key=lambda n: -post[n])
     return replace(ident, confidence=round(ident.confidence * listed, 3),
-                   role_confidence=round(share * listed, 3) if ident.role else 0.0)
+                   role_confidence=round(share * listed, 3) if ident.role else 0.0,
+                   alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
+                                 for n in others[:mp.alternatives]])
 
 
 def _identified(m: Measurement, klass: str, prior: Prior | None,
@@ -198,11 +206,9 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     post = {t.name: fit[t.family] / total * share[t.name] if total > 0 else 0.0 for t in types}
     ranked = sorted(types, key=lambda t: (-fit[t.family], -like[t.name], d[t.name]))
     best = ranked[0]
-    likeliest = [{"type": t.name, "score": round(post[t.name], 3)} for t in ranked[:4]]
-    alternatives = likeliest[1:]
     if d[best.name] > mp.max_distance:
         near = ", ".join(f"{t.name} is {t.length_m:g} x {t.span_m:g}" for t in ranked[:2])
-        return Identification("unknown", "unknown", 0.0, alternatives,
+        return Identification("unknown", "unknown", 0.0, [],
                               f"{measured}; nothing in the catalogue fits (nearest: {near})",
                               None, None), post, total
     family = fit[best.family] / total
@@ -214,7 +220,7 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
         shown = _family_leaders(ranked)[:3]
         fits = ", ".join(_ref(t, m) for t in shown + [t for t in (rival, third)
                                                       if t and t not in shown])
-        return Identification("unknown", "unknown", 0.0, likeliest,
+        return Identification("unknown", "unknown", 0.0, [],
                               f"{measured}; fits several types about as well ({fits})",
                               None, None), post, total
     if rival is not None:
@@ -222,17 +228,17 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
         why = "the figures fit both about as well, and their roles differ" if tied else \
             "the two cannot be told apart at this resolution"
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
-                              alternatives, f"{measured}; {ref}, {_ref(rival, m)} ({why})",
+                              [], f"{measured}; {ref}, {_ref(rival, m)} ({why})",
                               best.role if best.role == rival.role else None, None), post, total
     members = [t for t in types if t.family == best.family]
     if len(members) > 1 and (share[best.name] < mp.within_family or not all(
             _resolved(best, t, m, mp, mp.variant_ends_px) for t in members if t is not best)):
         roles = {t.role for t in members}
-        return Identification(best.family, "family", round(family, 3), alternatives,
+        return Identification(best.family, "family", round(family, 3), [],
                               f"{measured}; {ref} ({'/'.join(t.name for t in members)} cannot "
                               "be told apart here)", best.role if len(roles) == 1 else None,
                               best.family), post, total
-    return Identification(best.name, "type", round(post[best.name], 3), alternatives,
+    return Identification(best.name, "type", round(post[best.name], 3), [],
                           f"{measured}; {ref}", best.role, best.family), post, total
 
 
