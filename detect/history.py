@@ -14,7 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from detect.errors import BusyError, DetectError
-from detect.tracked import COLUMNS, Event, TrackedObject
+from detect.tracked import COLUMNS, EVENT_COLUMNS, Event, TrackedObject
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     error TEXT, attempted TEXT NOT NULL, PRIMARY KEY (date, rule, target));
 """
 
-EVENT_COLUMNS = ("idx", "previous_date", "kind", "class", "type", "zone", "lon", "lat",
-                 "confidence")
+EVENTS = ("idx", "previous_date", *EVENT_COLUMNS)
 
 
 # what to do about an SQLite error, by a phrase of its message
@@ -189,8 +188,8 @@ class History:
         rows = [{**e.row(), "idx": i, "previous_date": previous_date}
                 for i, e in enumerate(events)]
         self.conn.executemany(
-            f"INSERT INTO events VALUES (?, {', '.join('?' * len(EVENT_COLUMNS))}, ?, ?)",
-            [(date, *(e[k] for k in EVENT_COLUMNS), json.dumps(e["flags"]),
+            f"INSERT INTO events VALUES (?, {', '.join('?' * len(EVENTS))}, ?, ?)",
+            [(date, *(e[k] for k in EVENTS), json.dumps(e["flags"]),
               json.dumps(e["detail"])) for e in rows])
 
     def put_report(self, date: str, report: dict) -> None:
@@ -231,7 +230,7 @@ class History:
 
     def events(self, date: str) -> list[Event]:
         return [Event.from_row(r) for r in
-                self._rows("events", EVENT_COLUMNS, ("flags", "detail"), date)]
+                self._rows("events", EVENTS, ("flags", "detail"), date)]
 
     def _rows(self, table: str, columns: tuple[str, ...], encoded: tuple[str, ...],
               date: str) -> list[dict]:

@@ -21,6 +21,11 @@ def _column(name: str) -> str:
     return "class" if name == "klass" else name
 
 
+def _field(column: str) -> str:
+    """The field a stored column holds."""
+    return "klass" if column == "class" else column
+
+
 @dataclass(frozen=True)
 class TrackedObject:
     """One object of a day. `props` are its published properties (detections.geojson): the
@@ -97,6 +102,10 @@ def features(objects: list[TrackedObject], crs: str) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
+EVENT_COLUMNS = ("kind", "class", "type", "zone", "lon", "lat", "confidence")  # an event's
+# plain columns in the history, after its number and date
+
+
 @dataclass(frozen=True)
 class Event:
     """What became of an object between the day before and today. Events read back from the
@@ -131,14 +140,14 @@ class Event:
                 if v is not None}
 
     def row(self) -> dict:
-        """The history's row (without its number and date)."""
-        return {"kind": self.kind, "class": self.klass, "type": self.type, "zone": self.zone,
-                "lon": self.lon, "lat": self.lat, "confidence": self.confidence,
-                "flags": self.flags, "detail": self.detail}
+        """The history's row (without its number and date): `EVENT_COLUMNS`' own, `flags`
+        and `detail`."""
+        return {**{c: getattr(self, _field(c)) for c in EVENT_COLUMNS}, "flags": self.flags,
+                "detail": self.detail}
 
     @classmethod
     def from_row(cls, row: dict) -> Event:
         detail = row.get("detail", {})
-        return cls(row["kind"], row["class"], row.get("type"), row.get("zone"), row["lon"],
-                   row["lat"], row.get("confidence"), row.get("flags", []),
-                   detail.get("previous"), detail.get("current"))
+        return cls(**{_field(c): row.get(c) for c in EVENT_COLUMNS},
+                   flags=row.get("flags", []), previous=detail.get("previous"),
+                   current=detail.get("current"))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from detect.history import DayRecord, History
 from detect.report.build import label
-from detect.tracked import COLUMNS, Event, TrackedObject
+from detect.tracked import COLUMNS, EVENT_COLUMNS, Event, TrackedObject
 
 PLANE = TrackedObject(
     3, "detected", "aircraft", "Il-76", "apron-main", 0.91, 500.5, 600.25, 35.1, 35.2, 46.1,
@@ -36,6 +36,8 @@ def test_the_history_columns_are_the_records_fields(tmp_path):
     stored = [r[1] for r in conn.execute("PRAGMA table_info(objects)")]
     assert stored == ["date", *COLUMNS, "corners", "props"]
     assert set(PLANE.row()) == {*COLUMNS, "corners", "props"}
+    stored = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
+    assert stored == ["date", "idx", "previous_date", *EVENT_COLUMNS, "flags", "detail"]
 
 
 def test_a_summary_names_a_type_only_at_its_confidence():
