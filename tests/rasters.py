@@ -201,12 +201,15 @@ def run_pair(root: Path, row: dict, folder: Path, weights: Path) -> tuple:
 def measure_rendered(name: str, heading: float, box_length: float, box_span: float,
                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0,
-                     sun: tuple[float, float] = (150, 50)):
+                     sun: tuple[float, float] = (150, 50), reference: bool = True,
+                     edge_m: float | None = None):
     """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
     `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
     true size (fuselage and rotor for a helicopter), on an apron of colour `apron`, under a
-    `sun` at (azimuth, elevation); with `trailers_m`, red trailers that long touch its nose
-    and its tail."""
+    `sun` at (azimuth, elevation), against the empty apron unless not `reference`; with
+    `trailers_m`, red trailers that long touch its nose and its tail; with `edge_m`, the
+    image ends that many metres from its centre (a tight screenshot: past the edge every
+    band reads 0, as `detect` reads it)."""
     size = int(200 / gsd)
     empty = np.ones((size, size, 3), np.float32) * np.float32(apron)
     empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
@@ -224,6 +227,13 @@ def measure_rendered(name: str, heading: float, box_length: float, box_span: flo
     if blur_px:
         img = cv2.GaussianBlur(img, (0, 0), blur_px)
     to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
+    if edge_m is not None:
+        keep = np.zeros(img.shape[:2], bool)
+        lo, hi = (int(round(c - edge_m / gsd)) for c in centre), (
+            int(round(c + edge_m / gsd)) for c in centre)
+        (x0, y0), (x1, y1) = lo, hi
+        keep[max(y0, 0):y1, max(x0, 0):x1] = True
+        img[~keep] = 0
     t = from_origin(0, size * gsd, gsd, gsd)
     x, y = t @ centre
     h = np.radians(heading)
@@ -233,4 +243,5 @@ def measure_rendered(name: str, heading: float, box_length: float, box_span: flo
                     for sa, sb in ((1, 1), (1, -1), (-1, -1), (-1, 1))])
     long_axis = heading if length >= span else heading + 90
     return shape, measure(to_dn(img), None, t, box, long_axis % 180, max(length, span),
-                          min(length, span), helicopter, gsd, to_dn(empty))
+                          min(length, span), helicopter, gsd,
+                          to_dn(empty) if reference else None)

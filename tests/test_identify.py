@@ -154,6 +154,19 @@ def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, he
     assert abs(m.sweep_deg - shape.sweep) <= 5, m
 
 
+def test_an_aircraft_in_a_tight_screenshot_is_measured_from_the_image_not_past_its_edge():
+    """Without a reference, the apron is the colour at the chip's edge. A screenshot cut a few
+    metres around the aircraft leaves that edge past the image, where every band reads 0:
+    it is neither apron nor aircraft, and the aircraft measures as in a wide one."""
+    for name, heading in (("Su-34", 90.0), ("Il-76", 200.0)):
+        shape, wide = measure_rendered(name, heading, 1.0, 1.0, reference=False)
+        _, tight = measure_rendered(name, heading, 1.0, 1.0, reference=False,
+                                    edge_m=0.6 * max(shape.length, shape.span))
+        assert abs(tight.span_m - wide.span_m) <= 1.0 and abs(
+            tight.length_m - wide.length_m) <= 1.5, (wide, tight)
+        assert abs(tight.span_m - shape.span) <= 1.5, tight
+
+
 def test_a_fighter_is_measured_full_size_where_the_detectors_box_runs_short():
     """The detector's boxes of fighters run 7% short (Su-34: 21.7 m for 23.3); the silhouette
     against the reference gives the whole length, and the type."""

@@ -154,8 +154,11 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0,
     b = max(2, n // 8)
     ring[b:-b, b:-b] = False
     if ref is None:
+        seen = _seen(c, pixel)
+        if (ring & seen).any():  # the apron is what the image shows at the chip's edge
+            ring = ring & seen
         bg = np.broadcast_to(np.median(c[ring], axis=0), c.shape)
-        dist = np.linalg.norm(c - bg, axis=-1)
+        dist = np.where(seen, np.linalg.norm(c - bg, axis=-1), 0.0)
     else:  # nearest reference colour within half a pixel: a painted line off by one is apron
         bg = ref
         dist = np.sqrt(nearest_squared_difference(np.moveaxis(ref, -1, 0),
@@ -204,6 +207,13 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0,
 
     return Silhouette(object_at(p.found_at), object_at(p.edges_at),
                       None if ref is None else _central(cut(p.found_at)), painted=painted.any())
+
+
+def _seen(c: np.ndarray, pixel: float) -> np.ndarray:
+    """The chip's pixels inside the image: past its edge (and where it holds no data) every
+    band reads 0, and the image pixel next to that is blurred into it."""
+    k = 2 * int(math.ceil(pixel)) + 1
+    return cv2.erode((c.max(axis=-1) > 0).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
 
 
 def _joined(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
