@@ -228,11 +228,10 @@ def measure_rendered(name: str, heading: float, box_length: float, box_span: flo
         img = cv2.GaussianBlur(img, (0, 0), blur_px)
     to_dn = lambda a: (255 * np.clip(a, 0, 1) ** 0.625).transpose(2, 0, 1)  # noqa: E731
     if edge_m is not None:
+        (x0, x1), (y0, y1) = ((max(int(round(c - edge_m / gsd)), 0), int(round(c + edge_m / gsd)))
+                              for c in centre)
         keep = np.zeros(img.shape[:2], bool)
-        lo, hi = (int(round(c - edge_m / gsd)) for c in centre), (
-            int(round(c + edge_m / gsd)) for c in centre)
-        (x0, y0), (x1, y1) = lo, hi
-        keep[max(y0, 0):y1, max(x0, 0):x1] = True
+        keep[y0:y1, x0:x1] = True
         img[~keep] = 0
     t = from_origin(0, size * gsd, gsd, gsd)
     x, y = t @ centre

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from detect.identify.catalogue import AircraftType, load_catalogue, types_named
+from detect.identify.catalogue import AircraftType, load_catalogue
 from detect.identify.measure import Measurement, MeasureParams
 
 CIVIL_ROLES = frozenset({"airliner", "business jet"})
@@ -172,9 +172,8 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     cat = load_catalogue()
     share = sum(p for name, p in post.items() if cat[name].role == ident.role)
     families = set(ident.type.split(" or ")) if ident.level in ("family", "either") else set()
-    named = {t.name for t in types_named(ident.type)} | {
-        name for name in post if cat[name].family in families}
-    others = sorted((name for name in post if name not in named), key=lambda n: -post[n])
+    others = sorted((n for n in post if n != ident.type and cat[n].family not in families),
+                    key=lambda n: -post[n])  # the types the answer does not name
     return replace(ident, confidence=round(ident.confidence * listed, 3),
                    role_confidence=round(share * listed, 3) if ident.role else 0.0,
                    alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
