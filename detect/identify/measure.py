@@ -291,18 +291,19 @@ def _extent(coords: np.ndarray) -> float:
     return float(coords.max() - coords.min() + 1)
 
 
-def _mirror_score(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray, a: float) -> float:
-    """Fraction of silhouette pixels whose mirror image across the line through `centre` at
-    angle `a` (chip pixel coordinates) is also silhouette."""
-    d = np.array([math.cos(a), math.sin(a)])
+def _mirror_scores(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray,
+                   angles: np.ndarray) -> np.ndarray:
+    """Per angle, the fraction of silhouette pixels whose mirror image across the line
+    through `centre` at that angle (chip pixel coordinates) is also silhouette."""
+    d = np.column_stack([np.cos(angles), np.sin(angles)])
     rel = pts - centre
-    mirrored = centre + 2 * (rel @ d)[:, None] * d - rel
+    mirrored = centre + 2 * (rel @ d.T)[..., None] * d - rel[:, None, :]
     ij = np.round(mirrored).astype(int)
-    ok = (ij[:, 0] >= 0) & (ij[:, 0] < mask.shape[1]) & (ij[:, 1] >= 0) & (ij[:, 1] <
-                                                                            mask.shape[0])
-    hit = np.zeros(len(pts), bool)
-    hit[ok] = mask[ij[ok, 1], ij[ok, 0]]
-    return float(hit.mean())
+    rows, cols = mask.shape
+    ok = (ij[..., 0] >= 0) & (ij[..., 0] < cols) & (ij[..., 1] >= 0) & (ij[..., 1] < rows)
+    hit = np.zeros(ok.shape, bool)
+    hit[ok] = mask[ij[..., 1][ok], ij[..., 0][ok]]
+    return hit.mean(axis=0)
 
 
 def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None,
@@ -320,15 +321,13 @@ def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None,
         clouds.append((m, pts, pts.mean(axis=0), pts[:: max(1, len(pts) // 4000)]))
     centre = clouds[0][2]
     coarse = np.radians(np.arange(0, 180, 2.0))
-    scores = np.array([[_mirror_score(m, s, c, a) for a in coarse] for m, _, c, s in clouds])
+    scores = np.array([_mirror_scores(m, s, c, coarse) for m, _, c, s in clouds])
     if len(clouds) == 2 and scores[1].max() > scores[0].max() + margin:
         clouds, scores = clouds[1:], scores[1:]
 
-    def score(a: float) -> float:
-        return sum(_mirror_score(m, p, c, a) for m, p, c, _ in clouds)
-
     fine = coarse[np.argmax(scores.sum(axis=0))] + np.radians(np.arange(-2, 2.01, 0.25))
-    return float(max(fine, key=score)), centre
+    fit = sum(_mirror_scores(m, p, c, fine) for m, p, c, _ in clouds)
+    return float(fine[np.argmax(fit)]), centre
 
 
 def _sweep(t: np.ndarray, s: np.ndarray, half_span: float, p: MeasureParams) -> float | None:
