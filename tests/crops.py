@@ -84,6 +84,7 @@ class Trial:
     alternatives: list[str]
     length_m: float | None
     span_m: float | None
+    radome_m: float | None = None
 
 
 def _extent_m(crop: Crop) -> float:
@@ -141,7 +142,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
     rec = found.records()[i]
     alts = [a["type"] for a in rec.get("type_alternatives") or []]
     return Trial(crop, gsd, factor, True, rec["type"], float(rec["type_confidence"]), alts,
-                 rec["length_m"], rec.get("span_m"))
+                 rec["length_m"], rec.get("span_m"), rec.get("radome_m"))
 
 
 def run_trials(crops: list[Crop], folder: Path, gsds=GSDS) -> list[Trial]:

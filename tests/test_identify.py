@@ -154,6 +154,33 @@ def test_rendered_aircraft_measure_to_their_true_size_heading_and_sweep(name, he
     assert abs(m.sweep_deg - shape.sweep) <= 5, m
 
 
+@pytest.mark.parametrize("reference", [True, False])
+def test_a_radome_is_found_on_an_a50_and_names_it_apart_from_its_il76_airframe(reference):
+    """The A-50's 10.5 m dish over an Il-76 airframe is the evidence that tells it from the
+    Il-76 and Il-78 (its figures are theirs within 3 m), and from the C-17 and Tu-95 that
+    share its size; an Il-76 shows none."""
+    _, dish = measure_rendered("A-50", 120.0, 1.0, 1.0, reference=reference)
+    _, plain = measure_rendered("Il-76", 120.0, 1.0, 1.0, reference=reference)
+    assert abs(dish.radome_m - 10.5) <= 1.5 and plain.radome_m == 0.0, (dish, plain)
+    named = identify(dish, "aircraft", MILITARY)
+    assert named.type == "A-50" and "a radome 1" in named.evidence, named
+    assert "A-50" not in identify(plain, "aircraft", MILITARY).type
+
+
+def test_a_radome_weighs_the_call_only_where_it_was_looked_for():
+    """A disc found favours the type that carries one; none found where one was looked for
+    counts against it (a dish is found on about half the real A-50s); a measurement that
+    never looked (a box's figures) says nothing of it."""
+    def call(radome):
+        return identify(Measurement(49.6, 50.5, 0.0, 1.0, True, 25.0, 5.0, pixel_m=0.5,
+                                    scale_sigma=0.087, radome_m=radome), "aircraft", MILITARY)
+    found, none, unlooked = call(10.5), call(0.0), call(None)
+    assert found.type == "A-50" and found.confidence >= 0.8, found
+    share = {r.type: r for r in (none, unlooked)}
+    assert "A-50" not in none.type and "A-50" not in unlooked.type, share
+    assert found.confidence > unlooked.confidence
+
+
 def test_an_aircraft_in_a_tight_screenshot_is_measured_from_the_image_not_past_its_edge():
     """Without a reference, the apron is the colour at the chip's edge. A screenshot cut a few
     metres around the aircraft leaves that edge past the image, where every band reads 0:

@@ -23,6 +23,7 @@ class AircraftType:
     service: str  # who flies it: "military", "civil" or "both" (a field's prior, see
     # `detect.identify.match.site_prior`)
     source: str
+    radome_m: float = 0.0  # the diameter of a radome's disc above the fuselage, if it has one
 
     @property
     def is_helicopter(self) -> bool:
@@ -46,6 +47,7 @@ def load_catalogue() -> dict[str, AircraftType]:
             engines=int(r["engines"]),
             service=r["service"],
             source=r["source"],
+            radome_m=float(r["radome_m"] or 0),
         )
         for r in rows
     }

@@ -46,6 +46,12 @@ class MeasureParams:
     chroma_floor: float = 1e-3  # the least chroma noise taken (8-bit rounding alone gives 6e-4)
     symmetry_margin: float = 0.1  # all that differs from the apron gives the axis alone where
     # this much more of it mirrors onto itself than of the silhouette
+    radome_round: float = 0.7  # how round an edge must be to be a radome's disc (the Hough
+    # transform's perfectness, 0-1; higher: fewer discs found, surer ones)
+    radome_size: tuple[float, float] = (0.12, 0.3)  # a radome's diameter, as a share of the
+    # aircraft's larger extent (the A-50's 10.5 m dish is 0.21 of its 50.5 m span)
+    radome_off: float = 0.12  # its centre lies within this share of the extent of the
+    # aircraft's centre (a dish sits on the fuselage just aft of the wing)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Measurement:
     pixel_m: float | None = None  # the ground sample distance it was measured at
     scale_sigma: float = 0.0  # one-sigma relative error of that pixel size (a screenshot's
     # scale judged by eye), which scales length and span alike
+    radome_m: float | None = None  # the diameter of a radome's disc found on the aircraft; 0
+    # where one was looked for and none found, None where none was looked for
 
     def figures(self) -> dict:
         """The measurement as an object's fields (`FIGURES`), rounded as stored."""
@@ -68,18 +76,20 @@ class Measurement:
                 "heading_deg": round(self.heading_deg, 1), "size_sigma_m": round(self.sigma_m, 2),
                 "sweep_deg": None if self.sweep_deg is None else round(self.sweep_deg, 1),
                 "sweep_sigma_deg": round(self.sweep_sigma_deg, 2),
-                "length_seen": bool(self.length_seen)}
+                "length_seen": bool(self.length_seen),
+                "radome_m": None if self.radome_m is None else round(self.radome_m, 1)}
 
     @classmethod
     def from_figures(cls, f: dict, pixel_m: float) -> Measurement:
         """A measurement from an object's (or a sighting's) fields at `pixel_m` metres per
         pixel; a sighting keeps no heading, which identification does not use."""
         return cls(f["length_m"], f["span_m"], f.get("heading_deg", 0.0), f["size_sigma_m"],
-                   True, f["sweep_deg"], f["sweep_sigma_deg"], f["length_seen"], pixel_m)
+                   True, f["sweep_deg"], f["sweep_sigma_deg"], f["length_seen"], pixel_m,
+                   radome_m=f.get("radome_m"))
 
 
 FIGURES = ("length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
-           "length_seen")  # an object's fields that hold its measurement
+           "length_seen", "radome_m")  # an object's fields that hold its measurement
 
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,
@@ -457,7 +467,25 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     else:
         (length, span), whole = extents((sil_length, sil_span), (length, span), p)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
-                       sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd)
+                       sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd,
+                       radome_m=radome(c, max(length, span) / res, p) * res)
+
+
+def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams()) -> float:
+    """The diameter (chip pixels) of the largest round disc of a radome's size (`radome_size`)
+    centred on the aircraft (`radome_off`; the chip is centred on it), found by the Hough
+    transform over the edges of its grey image; 0 where there is none."""
+    grey = image.mean(axis=2)
+    lo, hi = np.percentile(grey, [1, 99])
+    u8 = np.clip((grey - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
+    small, large = (share * extent_px / 2 for share in p.radome_size)
+    found = cv2.HoughCircles(u8, cv2.HOUGH_GRADIENT_ALT, 1.5, 10, param1=300,
+                             param2=p.radome_round, minRadius=int(small),
+                             maxRadius=int(math.ceil(large)))
+    centre = (np.array(u8.shape[::-1]) - 1) / 2
+    near = [r for x, y, r in ([] if found is None else found[0])
+            if math.dist((x, y), centre) <= p.radome_off * extent_px]
+    return 2 * float(max(near)) if near else 0.0
 
 
 def _sigma(sil: tuple[float, float], box: tuple[float, float], gsd: float,

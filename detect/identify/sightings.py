@@ -38,14 +38,15 @@ class SightingParams:
 
 
 _FIGURES = tuple(k for k in FIGURES if k != "heading_deg")  # what a sighting keeps
+_LATER = ("radome_m",)  # figures that rows measured before they were kept lack
 
 
 def sighting(props: dict) -> dict | None:
     """An object's own measurement, as a sighting (None for rows measured before sightings
     were kept)."""
-    if any(k not in props for k in _FIGURES):
+    if any(k not in props for k in _FIGURES if k not in _LATER):
         return None
-    return {k: props[k] for k in _FIGURES}
+    return {k: props.get(k) for k in _FIGURES}
 
 
 def measurement(s: dict, pixel_m: float) -> Measurement:

@@ -43,6 +43,7 @@ class Shape:
     paint: tuple[float, float, float]
     height: float  # metres above ground that casts the shadow
     blades: int = 0
+    radome: float = 0.0  # diameter of a radome's disc above the fuselage
 
 
 def shape_for(type_name: str) -> Shape:
@@ -58,7 +59,8 @@ def shape_for(type_name: str) -> Shape:
         paint = _PAINT["attack" if t.name == "Su-25" else "fighter"]
         return Shape(t.name, "fighter", t.length_m, t.span_m, t.sweep_deg, t.engines, paint, 2.0)
     paint = _PAINT["airliner" if t.role == "airliner" else "transport"]
-    return Shape(t.name, "large", t.length_m, t.span_m, t.sweep_deg, t.engines, paint, 4.5)
+    return Shape(t.name, "large", t.length_m, t.span_m, t.sweep_deg, t.engines, paint, 4.5,
+                 radome=t.radome_m)
 
 
 @dataclass
@@ -139,6 +141,8 @@ def _large(s: Shape, u, v, light):
     fin = (np.abs(v) < 0.35) & (u < -0.3 * L) & (u > -0.5 * L)
     cockpit = (u > 0.42 * L) & (u < 0.46 * L) & (np.abs(v) < 0.6 * R)
     parts += [(fin, flat, 0.75), (cockpit & body, flat, 0.25)]
+    if s.radome:  # a flat dish on struts over the fuselage, just aft of the wing
+        parts.append(((u + 0.1 * L) ** 2 + v**2 <= (s.radome / 2) ** 2, flat, 0.5))
     return parts
 
 
