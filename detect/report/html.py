@@ -80,15 +80,15 @@ def change_map(image: np.ndarray, change: Change) -> np.ndarray:
         return a if scale == 1.0 else cv2.resize(a, None, fx=scale, fy=scale, interpolation=how)
 
     grey = cv2.cvtColor(small(_bgr(image)), cv2.COLOR_BGR2GRAY)
-    base = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR).astype(np.float32)
+    base = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
     score = small(np.nan_to_num(change.score, nan=0.0))
     heat = cv2.applyColorMap((score * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
-    a = np.clip(score * 1.5, 0, 0.85)[..., None]
-    out = base * (1 - a) + heat.astype(np.float32) * a
-    rows, cols = np.indices(score.shape)
+    a = np.clip(score * 1.5, 0, 0.85).astype(np.float32)
+    out = cv2.blendLinear(base, heat, 1 - a, a)
+    rows, cols = np.ogrid[:score.shape[0], :score.shape[1]]
     unknown = small(change.unknown.astype(np.uint8), cv2.INTER_NEAREST) > 0
     out[unknown & (((rows + cols) // 4) % 3 == 0)] = (60, 200, 230)
-    return out.astype(np.uint8)
+    return out
 
 
 def chip(image: np.ndarray, grid: Grid, corners, size_m: float) -> np.ndarray:
