@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from detect.errors import DetectError
 from detect.identify.catalogue import load_catalogue, types_named
-from detect.tracked import Event, TrackedObject
+from detect.tracked import Event, TrackedObject, label
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
        "==": operator.eq}
@@ -50,15 +50,18 @@ class Rule:
     window: int = 1
 
     def selects(self, obj: TrackedObject | Event) -> bool:
-        """Whether an object or event passes the rule's filters."""
+        """Whether an object or event passes the rule's filters, by what the report names it
+        (`label`): a type or role is matched only at the confidence the report names it at."""
         if self.zone and obj.zone != self.zone:
             return False
         if self.classes and obj.klass not in self.classes:
             return False
-        meant = types_named(obj.type)
+        named = label(obj)
+        meant = types_named(named)
         if self.types and not {n for t in meant for n in (t.name, t.family)} & set(self.types):
             return False
-        return not self.roles or bool({t.role for t in meant} & set(self.roles))
+        roles = {t.role for t in meant} or {named}
+        return not self.roles or bool(roles & set(self.roles))
 
 
 def _list(rule: dict, key: str, where: str, allowed: set[str] | None = None) -> tuple:

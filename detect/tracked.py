@@ -15,6 +15,8 @@ import numpy as np
 from detect.geo import polygon_geometry, to_lonlat
 from detect.objects import Objects
 
+NAMED_AT = 0.8  # the confidence at which reports and alerts name a type (or a role)
+
 
 def _column(name: str) -> str:
     """The stored name of a field: `klass` is stored and published as `class`."""
@@ -151,3 +153,18 @@ class Event:
         return cls(**{_field(c): row.get(c) for c in EVENT_COLUMNS},
                    flags=row.get("flags", []), previous=detail.get("previous"),
                    current=detail.get("current"))
+
+
+def label(obj: TrackedObject | Event, named_at: float = NAMED_AT) -> str:
+    """What a summary calls an object (or an event's object): its type (family, or either of
+    two) where its identification holds `named_at` of the posterior, else its role where that
+    does, else `unknown <class>`; a vehicle is a `vehicle`. One without a type confidence
+    (an event read back from the history) is named by its type."""
+    if obj.klass == "vehicle":
+        return "vehicle"
+    if obj.type and obj.type != "unknown" and (obj.type_confidence is None
+                                               or obj.type_confidence >= named_at):
+        return obj.type
+    if obj.role and (obj.role_confidence or 0.0) >= named_at:
+        return obj.role
+    return f"unknown {obj.klass}"

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -61,6 +62,23 @@ def test_a_look_alike_answer_counts_for_either_type_and_its_role():
             ("utility", {"roles": ["utility helicopter"]})]], ZONES)
     fired = evaluate(rules, [_obj("Mi-24/35 or Mi-28", "helicopter")], [], [])
     assert {a["rule"] for a in fired} == {"mi28", "hind", "attack"}
+
+
+def test_a_rule_counts_a_type_or_role_only_where_the_report_names_it():
+    """A type call under 0.8 is a guess the report does not name: a rule on that type passes
+    it by, a rule on its role counts it where the role holds 0.8, and so does one on a type
+    named surely."""
+    rules = parse_rules([
+        {"name": name, "metric": "count", **f, "op": ">=", "value": 1} for name, f in [
+            ("an124", {"types": ["An-124"]}), ("heavy", {"roles": ["strategic transport"]})]],
+        ZONES)
+    guess = replace(_obj("An-124"), props={"type_confidence": 0.45, "role":
+                                          "strategic transport", "role_confidence": 0.9})
+    assert {a["rule"] for a in evaluate(rules, [guess], [], [])} == {"heavy"}
+    vague = replace(guess, props={**guess.props, "role_confidence": 0.5})
+    assert evaluate(rules, [vague], [], []) == []
+    sure = replace(guess, props={**guess.props, "type_confidence": 0.9})
+    assert {a["rule"] for a in evaluate(rules, [sure], [], [])} == {"an124", "heavy"}
 
 
 def test_delta_against_the_day_before_and_ratio_against_a_mean():

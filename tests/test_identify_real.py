@@ -29,9 +29,10 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.3, 0.5 and 0.7 m:
-    69 of 75 found, 24 right, 43 right among the answer and its two alternatives, 15 named in
-    another role than their own (a pixel rounded the other way moves one or two). Identification
-    on real imagery is the product's weakest figure; this keeps it from slipping further."""
+    69 of 75 found, 31 right, 48 right among the answer and its two alternatives, 25 answered
+    in another role than their own, most of them guesses at low confidence that no summary
+    names (a pixel rounded the other way moves one or two). Identification on real imagery is
+    the product's weakest figure; this keeps it from slipping further."""
     found = sum(t.found for t in reported)
     right = sum(t.crop.right(t.answer) for t in reported)
     top3 = sum(any(t.crop.right(a) for a in [t.answer, *t.alternatives]) for t in reported)
@@ -40,7 +41,7 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
                       for t in reported)
     assert len(reported) == 75
     assert found >= 67
-    assert right >= 22 and top3 >= 41 and role_errors <= 17
+    assert right >= 29 and top3 >= 46 and role_errors <= 27
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):

@@ -6,8 +6,7 @@ import sqlite3
 from dataclasses import replace
 
 from detect.history import DayRecord, History
-from detect.report.build import label
-from detect.tracked import COLUMNS, EVENT_COLUMNS, Event, TrackedObject
+from detect.tracked import COLUMNS, EVENT_COLUMNS, Event, TrackedObject, label
 
 PLANE = TrackedObject(
     3, "detected", "aircraft", "Il-76", "apron-main", 0.91, 500.5, 600.25, 35.1, 35.2, 46.1,

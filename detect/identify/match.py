@@ -5,8 +5,10 @@ figures, with the measurement's uncertainty widened by a model tolerance (varian
 sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
 cannot be told apart are reported as their family, two look-alikes of different families (or
 two of different roles that fit about as well, see `MatchParams.role_margin`) as either of
-them; a measurement far from every type, or one that fits several about as well (none holds
-`named_at` of the posterior), is `unknown`.
+them. The answer is always the best call, with its probability as `confidence`; where it
+holds under `named_at` of the posterior its evidence says it fits several types about as well,
+and reports name it only at a confidence they trust (`detect.tracked.label`). Only a
+measurement far from every type is `unknown`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ class MatchParams:
     heli_length_sigma_m: float = 2.0  # added to a helicopter's length sigma: its fuselage is
     # hidden under its rotor
     sweep_cap: float = 2.5  # a sweep fit gone astray counts at most this far (its tail is heavy)
-    named_at: float = 0.3  # share of the posterior an answer (with its look-alike) needs to be
-    # named; below it the figures fit several types about as well: `unknown`
+    named_at: float = 0.3  # share of the posterior under which an answer (with its look-alike)
+    # is a guess among several types that fit about as well, as its evidence then says
     resolved: float = 2.5  # two types closer than this in sigmas of the pixel alone cannot be
     # told apart (a measurement halfway names the wrong one more than one time in ten)
     role_margin: float = 2.0  # a family is named alone only where it is this many times as
@@ -233,19 +235,17 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     rival, tied = _beside(best, [t for t in ranked if weight[t.name] >= weight[best.name]], d,
                           fit, m, mp)
     third = rival and _other_role(ranked, d, fit, {best.family, rival.family}, mp)
+    note = ""
     if third or family + (0.0 if rival is None else fit[rival.family] / total) < mp.named_at:
         shown = _family_leaders(ranked)[:3]
-        fits = ", ".join(_ref(t, m) for t in shown + [t for t in (rival, third)
-                                                      if t and t not in shown])
-        return Identification("unknown", "unknown", 0.0, [],
-                              f"{measured}; fits several types about as well ({fits})",
-                              None, None), post, total
+        note = "; it fits several types about as well (" + ", ".join(
+            _ref(t, m) for t in shown + [t for t in (rival, third) if t and t not in shown]) + ")"
     if rival is not None:
         either = " or ".join(sorted((best.family, rival.family)))
         why = "the figures fit both about as well, and their roles differ" if tied else \
             "the two cannot be told apart at this resolution"
         return Identification(either, "either", round(family + fit[rival.family] / total, 3),
-                              [], f"{measured}; {ref}, {_ref(rival, m)} ({why})",
+                              [], f"{measured}; {ref}, {_ref(rival, m)} ({why}){note}",
                               best.role if best.role == rival.role else None, None), post, total
     members = [t for t in types if t.family == best.family]
     if len(members) > 1 and (share[best.name] < mp.within_family or not all(
@@ -253,10 +253,10 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
         roles = {t.role for t in members}
         return Identification(best.family, "family", round(family, 3), [],
                               f"{measured}; {ref} ({'/'.join(t.name for t in members)} cannot "
-                              "be told apart here)", best.role if len(roles) == 1 else None,
+                              f"be told apart here){note}", best.role if len(roles) == 1 else None,
                               best.family), post, total
     return Identification(best.name, "type", round(post[best.name], 3), [],
-                          f"{measured}; {ref}", best.role, best.family), post, total
+                          f"{measured}; {ref}{note}", best.role, best.family), post, total
 
 
 def _beside(best: AircraftType, ranked: list[AircraftType], d: dict[str, float],

@@ -13,25 +13,10 @@ from __future__ import annotations
 from collections import Counter
 
 from detect import __version__
-from detect.tracked import Event, TrackedObject
+from detect.tracked import Event, TrackedObject, label
 
 SCHEMA_VERSION = 1
 PRESENT = ("detected", "recovered")
-
-
-def label(obj: TrackedObject | Event, named_at: float = 0.8) -> str:
-    """What a summary calls an object (or an event's object): its type (family, or either of
-    two) where its identification holds `named_at` of the posterior, else its role where that
-    does, else `unknown <class>`; a vehicle is a `vehicle`. One without a type confidence
-    (an event read back from the history) is named by its type."""
-    if obj.klass == "vehicle":
-        return "vehicle"
-    if obj.type and obj.type != "unknown" and (obj.type_confidence is None
-                                               or obj.type_confidence >= named_at):
-        return obj.type
-    if obj.role and (obj.role_confidence or 0.0) >= named_at:
-        return obj.role
-    return f"unknown {obj.klass}"
 
 
 def counts(objects: list[TrackedObject]) -> dict:

@@ -19,11 +19,10 @@ from detect.atomic import atomic_path, write_text
 from detect.grid import Grid
 from detect.history import DayRecord
 from detect.imagery.change import Change
-from detect.report.build import label
 from detect.report.history import counts_svg
 from detect.report.markdown import summary_lines
 from detect.site import Site
-from detect.tracked import Event
+from detect.tracked import Event, label
 
 OVERLAY_WIDTH = 1200
 COLOURS = {"stayed": (62, 138, 43), "arrived": (12, 89, 232), "departed": (77, 30, 166),
