@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from detect.errors import DetectError
 from detect.identify.catalogue import load_catalogue, types_named
-from detect.tracked import Event, TrackedObject, label
+from detect.tracked import Event, TrackedObject, label, named_roles
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
        "==": operator.eq}
@@ -56,12 +56,10 @@ class Rule:
             return False
         if self.classes and obj.klass not in self.classes:
             return False
-        named = label(obj)
-        meant = types_named(named)
+        meant = types_named(label(obj))
         if self.types and not {n for t in meant for n in (t.name, t.family)} & set(self.types):
             return False
-        roles = {t.role for t in meant} or {named}
-        return not self.roles or bool(roles & set(self.roles))
+        return not self.roles or bool(named_roles(obj) & set(self.roles))
 
 
 def _list(rule: dict, key: str, where: str, allowed: set[str] | None = None) -> tuple:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from detect.geo import polygon_geometry, to_lonlat
+from detect.identify.catalogue import types_named
 from detect.objects import Objects
 
 NAMED_AT = 0.8  # the confidence at which reports and alerts name a type (or a role)
@@ -168,3 +169,10 @@ def label(obj: TrackedObject | Event, named_at: float = NAMED_AT) -> str:
     if obj.role and (obj.role_confidence or 0.0) >= named_at:
         return obj.role
     return f"unknown {obj.klass}"
+
+
+def named_roles(obj: TrackedObject | Event) -> set[str]:
+    """The roles of what a report names an object (`label`): its named type's (or types'),
+    else its named role; none where it names neither."""
+    named = label(obj)
+    return {t.role for t in types_named(named)} or ({named} if named == obj.role else set())

@@ -211,9 +211,10 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     measured = _figures(m, helicopter) + f" (+-{m.sigma_m:.1f} m{scale})" + _earlier(earlier)
     if klass == "vehicle" or not types:
         return Identification("unknown", "unknown", 0.0, [], measured, None, None), {}, 0.0
-    d = {t.name: _fused_distance([m, *earlier], t, mp) for t in types}
-    like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2)
-            * radome_odds([m, *earlier], t, mp) for t in types}
+    looks = [m, *earlier]
+    d = {t.name: _fused_distance(looks, t, mp) for t in types}
+    like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) * radome_odds(looks, t, mp)
+            for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
     summed: dict[str, float] = {}
