@@ -3,12 +3,12 @@ store -> report, for one drop of one site. History and reports are never left ha
 the day's files are built in a hidden folder, the history commits in one transaction, then the
 folder is swapped into place.
 
-Ingest reads the drop in windows onto the base grid (the zones' extent and ZONE_MARGIN_M around
-them, never the whole raster), and the detector reads the stored day in slices. The stages in
-between hold the day's images on the base grid whole, for each needs the grid at once: the
-registration's coarse match and its grid of tie points span it, the change score's local
-offset is a median over cells across it, and change regions and clouds are connected areas
-that cross any tiling. Memory therefore follows the zones' extent."""
+Every stage works on the base grid (the zones' extent and ZONE_MARGIN_M around them, never the
+whole raster), a sector at a time (`detect.sectorwise`): the drop is read, registered,
+normalised and differenced on each sector and its margin and stored in windows, the detector
+reads the stored day in slices, and the evidence at each object is read in a window around
+it. Memory therefore follows the sector, not the base.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,31 +30,24 @@ from rasterio.warp import transform_bounds
 
 from detect.alerts import deliver, evaluate
 from detect.atomic import write_json, write_text
+from detect.dayfiles import IMAGE, DayFiles
 from detect.detector.raster import detect_objects
+from detect.detector.slicing import CACHE_MB
 from detect.errors import DetectError
+from detect.evidence import evidence
 from detect.geo import WGS84, oriented, reproject_geometry
-from detect.geotiff import write_cog
 from detect.grid import Grid
 from detect.history import DayRecord, History, writer_lock
-from detect.identify.objects import ArrayImage, identify_objects
 from detect.identify.sightings import follow
-from detect.imagery.align import align
-from detect.imagery.change import Change, detect_change, likeness
 from detect.imagery.compare import regions_geojson
-from detect.imagery.ingest import (
-    Scene,
-    acquisition_time,
-    drop_files,
-    ingest,
-    reference_grid,
-    reference_scene,
-)
+from detect.imagery.ingest import Drop, acquisition_time, drop_files, open_drop, reference_grid
 from detect.imagery.stac import REMOTE_ENV, StacDrop, day_item, is_stac, read_stac
 from detect.objects import Objects
 from detect.report.build import build_report
 from detect.report.markdown import render_markdown
+from detect.sectors import SectorParams
+from detect.sectorwise import Alignment, Base, DayChange, adopt, align_day, change_day, identify_day
 from detect.site import Site
-from detect.track import Evidence
 from detect.track import events as track_events
 from detect.tracked import Event, TrackedObject, features, tracked
 
@@ -77,6 +70,7 @@ class RunOptions:
     db: Path | None = None
     conf: float | None = None  # default: the weights' operating confidence
     wait: bool = True  # wait for another run on the base to finish (else fail at once)
+    cut: SectorParams = SectorParams()  # how the base grid is cut into sectors
 
 
 @dataclass(frozen=True)
@@ -121,81 +115,20 @@ def _day_folder(opts: RunOptions, date: str) -> Path:
     return (opts.out if opts.out else opts.site.reports / date).resolve()
 
 
-class DayImages:
-    """A day's aligned image and its unseen mask, as stored in its report folder."""
-
-    def __init__(self, rgb: np.ndarray, valid: np.ndarray, unseen: np.ndarray):
-        self.rgb, self.valid, self.unseen = rgb, valid, unseen
-
-    def write(self, folder: Path, grid: Grid) -> None:
-        img = np.clip(np.round(self.rgb), 1, 255).astype(np.uint8)
-        img[:, ~self.valid] = 0
-        write_cog(folder / "image.tif", img, grid.transform, grid.crs, nodata=0)
-        write_cog(folder / "unseen.tif", (self.unseen | ~self.valid).astype(np.uint8)[None],
-                  grid.transform, grid.crs)
-
-    @classmethod
-    def read(cls, folder: Path) -> DayImages:
-        if not (folder / "image.tif").exists():
-            raise RunError(f"{folder / 'image.tif'} is missing: re-run that day")
-        with rasterio.open(folder / "image.tif") as ds:
-            rgb = ds.read(out_dtype=np.float32)
-            valid = ds.read_masks(1) > 0
-        with rasterio.open(folder / "unseen.tif") as ds:
-            unseen = ds.read(1) > 0
-        return cls(rgb, valid, unseen)
-
-
-def day_change(before: DayImages, after: DayImages, grid: Grid) -> Change:
-    if before.rgb.shape != after.rgb.shape:
-        raise RunError(f"the day before is stored on another grid ({before.rgb.shape[1:]} px, "
-                       f"today {after.rgb.shape[1:]}): run the earlier days again")
-    known = before.valid & after.valid
-    return detect_change(before.rgb, after.rgb, known, before.unseen | after.unseen, grid)
-
-
-def reference_change(ref, images: DayImages) -> Change:
-    """A day's change against the empty reference (the first day's, and evidence where the
-    day before could not see)."""
-    return detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen,
-                         ref.grid)
-
-
-def _evidence(change: Change, before: DayImages, today: DayImages, ref, grid: Grid) -> Evidence:
-    """Evidence from the day-over-day change and from today against the empty reference;
-    change is measured over the object's own pixels (see `Change.fraction_of_object`)."""
-    def px(corners):
-        c, r = grid.to_pixel(corners[:, 0], corners[:, 1])
-        return np.column_stack([c, r]) - 0.5
-
-    unseen = today.unseen | ~today.valid
-
-    @cache
-    def bare() -> Change:  # asked for only where the day before cannot say (rare): made then
-        return reference_change(ref, today)
-
-    days = [before.rgb, today.rgb]
-    return Evidence(changed=lambda c: change.fraction_of_object(change.faint, px(c), days),
-                    unknown=lambda c: change.fraction_in(change.unknown, px(c)),
-                    unseen=lambda c: change.fraction_in(unseen, px(c)),
-                    occupied=lambda c: bare().fraction_of_object(bare().faint, px(c),
-                                                                 [today.rgb]),
-                    alike=lambda c: likeness(before.rgb, today.rgb, px(c)))
-
-
-def reference_of(site: Site, files: list[Path | str] = ()) -> Scene:
-    """The reference scene on the base grid: the part of the site's reference image (or of
-    the first day, adopted as the reference) that covers the zones and ZONE_MARGIN_M around
-    them. Every stage after ingest works on this grid, so time and memory follow the zones'
-    extent, not the size of the reference raster."""
-    path = site.reference or _adopted_first(site, files)
+def reference_of(site: Site, files: list[Path | str] = (), cut: SectorParams = SectorParams()
+                 ) -> Base:
+    """The base: the site's reference image (or the first day, adopted as the reference) and
+    the base grid, the part of it that covers the zones and ZONE_MARGIN_M around them. Every
+    stage after ingest works on this grid, so time and memory follow the zones' extent, not
+    the size of the reference raster."""
+    path = site.reference or _adopted_first(site, files, cut)
     full = reference_grid(path)
     zones = site.area.bounds
-    return reference_scene(path, full.around(transform_bounds(site.crs, full.crs, *zones),
-                                             ZONE_MARGIN_M))
+    return Base(path, full.around(transform_bounds(site.crs, full.crs, *zones), ZONE_MARGIN_M),
+                cut)
 
 
-def _adopted_first(site: Site, files: list[Path | str]) -> Path:
+def _adopted_first(site: Site, files: list[Path | str], cut: SectorParams) -> Path:
     """The first day's drop on the zones' extent, stored as `reference-first.tif` once."""
     adopted = site.folder / "reference-first.tif"
     if not adopted.exists():
@@ -204,22 +137,16 @@ def _adopted_first(site: Site, files: list[Path | str]) -> Path:
         w, h = int(np.ceil((bounds[2] - bounds[0]) / g)), int(np.ceil((bounds[3] - bounds[1])
                                                                        / g))
         grid = Grid(site.crs, rasterio.transform.from_origin(bounds[0], bounds[3], g, g), w, h)
-        first = ingest(files, grid)
-        DayImages(first.rgb, first.valid, np.zeros(grid.shape, bool)).write(
-            adopted.parent / ".adopt", grid)
-        (adopted.parent / ".adopt" / "image.tif").rename(adopted)
-        shutil.rmtree(adopted.parent / ".adopt")
+        adopt(open_drop(files, grid), Base(adopted, grid, cut), adopted)
     return adopted
 
 
-def _detect(images: DayImages, ref, site: Site, folder: Path, opts: RunOptions,
-            stages: Stages) -> Objects:
-    with rasterio.open(folder / "image.tif") as ds:
+def _detect(today: DayFiles, base: Base, site: Site, opts: RunOptions, stages: Stages
+            ) -> Objects:
+    with rasterio.open(today.folder / IMAGE) as ds:
         found = detect_objects(ds, opts.weights, aoi=site.area, conf=opts.conf)
     stages("identify")
-    source = ArrayImage(images.rgb, ref.grid.crs, ref.grid.transform,
-                        ref.rgb if site.reference is not None else None)
-    return identify_objects(found, source, ref.grid.pixel_m, site.prior)
+    return identify_day(found, today, base, site.prior, site.reference is not None)
 
 
 def _follower(site: Site, pixel_m: float):
@@ -228,62 +155,64 @@ def _follower(site: Site, pixel_m: float):
 
 
 def _track(history: History, prev_date: str | None, detected: list[TrackedObject],
-           images: DayImages, site: Site, ref
-           ) -> tuple[list[Event], list[TrackedObject], Change]:
+           today: DayFiles, site: Site, base: Base
+           ) -> tuple[list[Event], list[TrackedObject], DayChange]:
     """Events against the previous stored day, the day's objects (today's as tracked, and
-    those carried), and the change evidence."""
+    those carried), and the change evidence (stored in today's folder)."""
     if prev_date is None:
-        return [], detected, reference_change(ref, images)
+        return [], detected, change_day(today, None, base, today.folder)
     prev = history.day(prev_date)
-    before = DayImages.read(site.folder / Path(prev.image).parent)
-    return _against(prev.objects, before, detected, images, ref, site)
+    before = DayFiles(site.folder / Path(prev.image).parent, base.grid)
+    return _against(prev.objects, before, detected, today, base, site)
 
 
-def _against(prev_objects: list[TrackedObject], before: DayImages,
-             detected: list[TrackedObject], images: DayImages, ref, site: Site
-             ) -> tuple[list[Event], list[TrackedObject], Change]:
+def _against(prev_objects: list[TrackedObject], before: DayFiles,
+             detected: list[TrackedObject], today: DayFiles, base: Base, site: Site
+             ) -> tuple[list[Event], list[TrackedObject], DayChange]:
     """A day's events against the day before it, its objects (its own as tracked, and those
-    carried), and the change between the two days."""
-    grid = ref.grid
-    change = day_change(before, images, grid)
+    carried), and the change between the two days (stored in today's folder)."""
+    grid = base.grid
+    change = change_day(today, before, base, today.folder)
     evts, carried, tracked = track_events(
-        prev_objects, detected, _evidence(change, before, images, ref, grid),
+        prev_objects, detected, evidence(before, today, base),
         grid.pixel_m / abs(grid.transform.a), grid.pixel_m, _follower(site, grid.pixel_m))
     return evts, tracked + carried, change
 
 
-def _render(folder: Path, report: dict, objects: list[TrackedObject], change: Change | None,
+def _render(folder: Path, report: dict, objects: list[TrackedObject], change: DayChange,
             crs: str, site: Site) -> None:
     write_json(folder / "report.json", report)
     lonlat = reproject_geometry(site.area, crs, WGS84, 7)
     write_json(folder / "item.json", day_item(report, oriented(lonlat), list(lonlat.bounds)))
     write_text(folder / "report.md", render_markdown(report))
     write_json(folder / "detections.geojson", features(objects, crs))
-    if change is not None:
-        write_json(folder / "changes.geojson", regions_geojson(change))
+    write_json(folder / "changes.geojson", regions_geojson(change))
 
 
-def _acquisition(day: Scene, aligned, images: DayImages, stac: StacDrop | None) -> dict:
+def _acquisition(drop: Drop, aligned: Alignment, stac: StacDrop | None) -> dict:
     """report.json's `acquisition`: the drop, how it was registered and normalised, and how
     much of the base it left unseen."""
-    acq = {"acquired": day.acquired.isoformat() if day.acquired else None,
-           "sources": day.sources, "registration": aligned.registration.report(),
-           "normalisation": aligned.normalisation.report(),
+    acq = {"acquired": drop.acquired.isoformat() if drop.acquired else None,
+           "sources": drop.sources, "registration": aligned.registration,
+           "normalisation": aligned.normalisation,
            "cloud_fraction": round(aligned.cloud_fraction, 5),
-           "unknown_fraction": round(float((images.unseen | ~images.valid).mean()), 5)}
+           "unknown_fraction": round(aligned.unknown_fraction, 5)}
     if stac:
         acq["stac"] = stac.items
     return acq
 
 
 class Stages:
-    """Logs each stage as it starts and keeps the wall seconds each one took."""
+    """Logs each stage as it starts and keeps the wall seconds each one took (summed over
+    the sectors, where a stage runs on each in turn)."""
 
     def __init__(self, label: str):
         self.label, self.seconds = label, {}
         self._stage, self._start = None, 0.0
 
     def __call__(self, stage: str) -> None:
+        if stage == self._stage:
+            return
         self.stop()
         log.info("[%s] %s", self.label, stage)
         self._stage, self._start = stage, time.perf_counter()
@@ -291,7 +220,8 @@ class Stages:
     def stop(self) -> dict[str, float]:
         """End the current stage; the seconds per stage so far."""
         if self._stage is not None:
-            self.seconds[self._stage] = round(time.perf_counter() - self._start, 3)
+            spent = time.perf_counter() - self._start + self.seconds.get(self._stage, 0.0)
+            self.seconds[self._stage] = round(spent, 3)
             self._stage = None
         return dict(self.seconds)
 
@@ -315,6 +245,10 @@ class Staging:
             part.mkdir(parents=True)
         self.parts[date] = (part, final)
         return part
+
+    def keep(self, date: str, final: Path) -> Path:
+        """The day's partial folder, made (with links to its files) if it has none yet."""
+        return self.parts[date][0] if date in self.parts else self.new(date, final, True)
 
     def folder(self, date: str) -> Path:
         """Where the day's files are now: its partial folder while it is staged."""
@@ -349,19 +283,20 @@ def run_day(opts: RunOptions) -> tuple[dict, Path]:
     folder = _day_folder(opts, date)
     db = opts.db or site.default_db
     stages = Stages(Path(str(opts.drop)).name)
-    with writer_lock(db, opts.wait), History(db) as history:
+    # GDAL's block cache would otherwise grow to 5% of RAM as a large base streams through
+    with writer_lock(db, opts.wait), History(db) as history, \
+            rasterio.Env(GDAL_CACHEMAX=CACHE_MB * 2**20, **REMOTE_ENV):
         _clear_stale(folder.parent)
         _clear_stale(site.reports)
         stages("ingest")
-        with rasterio.Env(**REMOTE_ENV):
-            ref = reference_of(site, inputs.files)
-            day = ingest(inputs.files, ref.grid)
-        dup = history.date_of_sources([s["sha256"] for s in day.sources])
+        base = reference_of(site, inputs.files, opts.cut)
+        drop = open_drop(inputs.files, base.grid)
+        dup = history.date_of_sources([s["sha256"] for s in drop.sources])
         if dup and dup != date:
             raise RunError(f"duplicate drop: these files were already processed as {dup}")
         staging = Staging(site, history)
         try:
-            report = _process(opts, date, folder, ref, day, inputs.stac, history, staging,
+            report = _process(opts, date, folder, base, drop, inputs.stac, history, staging,
                               stages)
             staging.swap()
         finally:
@@ -371,44 +306,41 @@ def run_day(opts: RunOptions) -> tuple[dict, Path]:
     return report, folder
 
 
-def _process(opts: RunOptions, date: str, folder: Path, ref, day, stac: StacDrop | None,
-             history: History, staging: Staging, stages: Stages) -> dict:
+def _process(opts: RunOptions, date: str, folder: Path, base: Base, drop: Drop,
+             stac: StacDrop | None, history: History, staging: Staging, stages: Stages
+             ) -> dict:
     """Every stage from registration to the history's commit, writing the day's folder (and
     the later days' it changes) as partial folders of `staging`."""
     site = opts.site
-    stages("register")
-    aligned = align(ref, day)
     tmp = staging.new(date, folder)
-    DayImages(aligned.rgb, aligned.valid, aligned.cloud).write(tmp, ref.grid)
-    images = DayImages.read(tmp)  # downstream sees exactly what is stored
+    aligned = align_day(base, drop, tmp, stages)
+    today = DayFiles(tmp, base.grid)  # downstream sees exactly what is stored
     stages("detect")
-    detected = tracked(_detect(images, ref, site, tmp, opts, stages), site.zone_of)
+    detected = tracked(_detect(today, base, site, opts, stages), site.zone_of)
     stages("track")
     prev_date = history.previous_date(date)
-    evts, objects, change = _track(history, prev_date, detected, images, site, ref)
-    acq = _acquisition(day, aligned, images, stac)
+    evts, objects, change = _track(history, prev_date, detected, today, site, base)
+    acq = _acquisition(drop, aligned, stac)
     alerts = _alerts(history, site, date, objects, evts)
     stages("report")
     report = build_report(site.name, date, prev_date, acq, objects, evts, change.summary(),
                           Path(opts.weights).name, alerts, stages.stop())
-    _render(tmp, report, objects, change, ref.grid.crs, site)
+    _render(tmp, report, objects, change, base.grid.crs, site)
     write_json(tmp / "alerts.json", alerts)
     stages("store")
-    image = folder / "image.tif"
+    image = folder / IMAGE
     if folder.is_relative_to(site.folder.resolve()):
         image = image.relative_to(site.folder.resolve())
-    record = DayRecord(date, acq["acquired"], day.sources, acq["registration"],
+    record = DayRecord(date, acq["acquired"], drop.sources, acq["registration"],
                        acq["cloud_fraction"], str(image), objects)
     with history.transaction():  # the HTML pages read the day from the open transaction
         _store(history, site, record, prev_date, evts, report, alerts)
-        later = {r[1]: r for r in _refresh_later(history, date, images, ref, site)}
+        _refresh_later(history, date, today, base, site, staging)
         stages("html")
-        render_html(site, history, date, ref, staging, change)
+        render_html(site, history, date, base, staging)
         for after in (d for d in history.dates() if d > date):  # their plots count this day
-            part = staging.new(after, day_folder(site, history, after), keep_files=True)
-            if after in later:
-                _render(part, *later[after][2:], site)
-            render_html(site, history, after, ref, staging)
+            staging.keep(after, day_folder(site, history, after))
+            render_html(site, history, after, base, staging)
     return report
 
 
@@ -463,28 +395,25 @@ def day_folder(site: Site, history: History, date: str) -> Path:
     return site.folder / Path(rec.image).parent
 
 
-def render_html(site: Site, history: History, date: str, ref,
-                staging: Staging | None = None, change: Change | None = None) -> Path:
+def render_html(site: Site, history: History, date: str, base: Base,
+                staging: Staging | None = None) -> Path:
     """Write report.html and overlay.png of a stored day from the history and the stored
-    images alone (what `detect report` does too), into its staged folder where it has one;
-    `change`, the day's change against the day before (or the reference), where the caller
-    has it already."""
+    rasters alone (what `detect report` does too), into its staged folder where it has one.
+    A day stored without its change.tif (before the file was kept) has it made first."""
     from detect.report.html import StoredDay, render_day, write_html
 
     where = staging.folder if staging else partial(day_folder, site, history)
     folder = where(date)
-    images = DayImages.read(folder)
+    today = DayFiles(folder, base.grid)
     prev_date = history.previous_date(date)
-    prev_images = DayImages.read(where(prev_date)) if prev_date else None
-    if change is None and prev_images is None:
-        change = reference_change(ref, images)
-    elif change is None:
-        change = day_change(prev_images, images, ref.grid)
+    before = DayFiles(where(prev_date), base.grid) if prev_date else None
+    if not today.has_change:
+        change_day(today, before, base, folder)
     stored = StoredDay(history.report(date), history.day(date), history.events(date),
                        history.counts_by_type(until=date),
                        history.day(prev_date) if prev_date else None,
                        history.report(prev_date) if prev_date else None)
-    html, over = render_day(site, stored, images, prev_images, change, ref.grid)
+    html, over = render_day(site, stored, today, before, base.grid)
     write_html(folder, html, over)
     return folder
 
@@ -499,21 +428,20 @@ def _swap(tmp: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _refresh_later(history: History, date: str, images: DayImages, ref, site: Site
-                   ) -> list[tuple]:
+def _refresh_later(history: History, date: str, today: DayFiles, base: Base, site: Site,
+                   staging: Staging) -> None:
     """When a day lands before already stored ones, recompute the later days' events and
     identifications in order, each against the day before it (inside the same transaction),
     until one comes out as it was: a day's events follow from the day before, its
-    identifications from its sightings of the days before that. Returns what to re-render."""
-    out = []
-    before, before_images = date, images
+    identifications from its sightings of the days before that. Each day recomputed is
+    written again in its staged folder."""
+    before, before_files = date, today
     for nxt in [d for d in history.dates() if d > date]:
         rec = history.day(nxt)
-        folder = site.folder / Path(rec.image).parent
-        later = DayImages.read(folder)
+        later = DayFiles(staging.keep(nxt, day_folder(site, history, nxt)), base.grid)
         detected = [o for o in rec.objects if o.status == "detected"]
-        evts, stored, change = _against(history.day(before).objects, before_images, detected,
-                                        later, ref, site)
+        evts, stored, change = _against(history.day(before).objects, before_files, detected,
+                                        later, base, site)
         old = history.report(nxt)
         report = build_report(site.name, nxt, before, old["acquisition"], stored, evts,
                               change.summary(), old["detector"]["weights"],
@@ -523,11 +451,10 @@ def _refresh_later(history: History, date: str, images: DayImages, ref, site: Si
         history.put_day(rec, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         history.put_events(nxt, before, evts)
         history.put_report(nxt, report)
-        out.append((folder, nxt, report, stored, change, ref.grid.crs))
+        _render(later.folder, report, stored, change, base.grid.crs, site)
         if unchanged:
             break
-        before, before_images = nxt, later
-    return out
+        before, before_files = nxt, later
 
 
 def _same_rows(a: list[TrackedObject], b: list[TrackedObject]) -> bool:

@@ -61,5 +61,8 @@ class Grid:
         r1 = min(self.height, math.ceil(rows.max() + pad))
         if c1 <= c0 or r1 <= r0:
             return self
-        shifted = self.transform @ Affine.translation(c0, r0)
-        return Grid(self.crs, shifted, c1 - c0, r1 - r0)
+        return self.part(r0, c0, r1 - r0, c1 - c0)
+
+    def part(self, row0: int, col0: int, height: int, width: int) -> Grid:
+        """The grid of `height` x `width` pixels from pixel (`row0`, `col0`) of this one."""
+        return Grid(self.crs, self.transform @ Affine.translation(col0, row0), width, height)

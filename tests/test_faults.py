@@ -342,6 +342,16 @@ def test_zones_in_metres_with_their_crs_declared_are_read(base, seeded):
         assert a.polygon.symmetric_difference(b.polygon).area < 1e-3
 
 
+def test_zones_changed_since_the_day_before_ask_to_run_the_earlier_days_again(base):
+    """The base grid follows the zones: a day stored on the old grid cannot be compared in
+    windows of the new one, so the run stops and says what to do."""
+    zones = json.loads((base / "zones.geojson").read_text())
+    zones["features"] = zones["features"][:1]  # one zone left: a smaller base grid
+    (base / "zones.geojson").write_text(json.dumps(zones))
+    with intact(base):
+        _failed(_run(base, base / "drops" / DAYS[1]), 1, "run the earlier days again")
+
+
 # -- drops -----------------------------------------------------------------------------------
 
 

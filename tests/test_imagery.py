@@ -17,7 +17,7 @@ from detect.cli import main
 from detect.grid import Grid
 from detect.imagery import normalise
 from detect.imagery.align import RegistrationError, align
-from detect.imagery.change import detect_change, likeness
+from detect.imagery.change import detect_change, fraction_in, fraction_of_object, likeness
 from detect.imagery.compare import compare, load_pair
 from detect.imagery.ingest import drop_files, ingest, reference_scene
 from detect.imagery.register import register
@@ -244,9 +244,9 @@ def test_change_at_an_object_is_measured_on_its_own_pixels_not_its_box(sample_ba
     change = detect_change(before, after, valid, np.zeros_like(valid), ref.grid)
     days = [before, after]
     changed_at = TrackParams().changed_at
-    assert change.fraction_in(change.faint, box) < changed_at
-    assert change.fraction_of_object(change.faint, box, days) > 3 * changed_at
-    assert change.fraction_of_object(change.faint, box + [200, 0], days) < 0.02
+    assert fraction_in(change.faint, box) < changed_at
+    assert fraction_of_object(change.faint, box, days) > 3 * changed_at
+    assert fraction_of_object(change.faint, box + [200, 0], days) < 0.02
 
 
 def test_a_thin_object_is_change_whether_it_came_or_went(sample_base):

@@ -13,21 +13,8 @@ from detect.identify.measure import FIGURES, box_measurement, measure
 from detect.objects import Objects
 
 
-class ArrayImage:
-    """An in-memory (bands, rows, cols) image with its pixel->map transform."""
-
-    def __init__(self, image: np.ndarray, crs, transform, reference: np.ndarray | None = None):
-        self.image, self.crs, self.transform = image, crs, transform
-        self.reference = reference
-
-    def around(self, corners: np.ndarray):
-        return self.image, self.transform
-
-
 class DatasetImage:
     """A rasterio dataset read in a window around each object (memory stays small)."""
-
-    reference = None
 
     def __init__(self, ds, reader):
         self.ds, self.reader = ds, reader
@@ -40,7 +27,7 @@ class DatasetImage:
         size = int(max(np.ptp(cols), np.ptp(rows)) + 2 * pad)
         win = Window(c0, r0, size, size)
         img = self.reader.read(win, size).transpose(2, 0, 1).astype(np.float32)
-        return img, window_transform(win, self.ds.transform)
+        return img, window_transform(win, self.ds.transform), None
 
 
 def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,
@@ -56,9 +43,9 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
         if objects.klass[i] == "vehicle":  # no planform to measure: the box is the figure
             m = box_measurement(*box, float(axes[i]), gsd)
         else:
-            image, transform = source.around(objects.corners[i])
+            image, transform, reference = source.around(objects.corners[i])
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
-                        objects.klass[i] == "helicopter", gsd, source.reference)
+                        objects.klass[i] == "helicopter", gsd, reference)
         m = replace(m, scale_sigma=scale_sigma)
         ident = identify(m, objects.klass[i], prior)
         for key, value in (*m.figures().items(), *ident.fields().items()):

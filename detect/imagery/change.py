@@ -67,29 +67,36 @@ class Change:
     def unknown_fraction(self) -> float:
         return float(self.unknown.mean())
 
-    def fraction_in(self, layer: np.ndarray, corners_px: np.ndarray) -> float:
-        """Mean of a boolean layer (mask or unknown) inside a pixel polygon."""
-        window, inside = _window(layer.shape, corners_px, 0)
-        return float(layer[window][inside].mean()) if inside.any() else 1.0
-
-    def fraction_of_object(self, layer: np.ndarray, corners_px: np.ndarray,
-                           images: list[np.ndarray]) -> float:
-        """Mean of a boolean layer over an object's own pixels: those inside its box (pixel
-        polygon) that stand out from the ring just outside the box in any of `images` (bands,
-        rows, cols); over the whole box where none do. An aircraft fills a third of its box
-        or less, so a box fraction dilutes even a clear departure."""
-        cp = self.params
-        window, inside = _window(layer.shape, corners_px, cp.ring_px)
-        own = inside & np.logical_or.reduce([
-            _standing_out(img[(slice(None), *window)], inside, cp) for img in images])
-        use = own if own.sum() >= cp.min_own_px else inside
-        return float(layer[window][use].mean()) if use.any() else 1.0
-
     def summary(self) -> dict:
-        return {"changed_fraction": round(self.changed_fraction, 5),
-                "unknown_fraction": round(self.unknown_fraction, 5),
-                "regions": len(self.regions),
-                "changed_area_m2": round(sum(r.area_m2 for r in self.regions), 1)}
+        return summary(self.changed_fraction, self.unknown_fraction, self.regions)
+
+
+def summary(changed_fraction: float, unknown_fraction: float, found: list[Region]) -> dict:
+    """The change's figures in a report: the changed share of what both days see, the unknown
+    share of the base, and the regions."""
+    return {"changed_fraction": round(changed_fraction, 5),
+            "unknown_fraction": round(unknown_fraction, 5),
+            "regions": len(found),
+            "changed_area_m2": round(sum(r.area_m2 for r in found), 1)}
+
+
+def fraction_in(layer: np.ndarray, corners_px: np.ndarray) -> float:
+    """Mean of a boolean layer (mask or unknown) inside a pixel polygon."""
+    window, inside = _window(layer.shape, corners_px, 0)
+    return float(layer[window][inside].mean()) if inside.any() else 1.0
+
+
+def fraction_of_object(layer: np.ndarray, corners_px: np.ndarray, images: list[np.ndarray],
+                       cp: ChangeParams = ChangeParams()) -> float:
+    """Mean of a boolean layer over an object's own pixels: those inside its box (pixel
+    polygon) that stand out from the ring just outside the box in any of `images` (bands,
+    rows, cols); over the whole box where none do. An aircraft fills a third of its box
+    or less, so a box fraction dilutes even a clear departure."""
+    window, inside = _window(layer.shape, corners_px, cp.ring_px)
+    own = inside & np.logical_or.reduce([
+        _standing_out(img[(slice(None), *window)], inside, cp) for img in images])
+    use = own if own.sum() >= cp.min_own_px else inside
+    return float(layer[window][use].mean()) if use.any() else 1.0
 
 
 def _components(mask: np.ndarray, min_px: float) -> np.ndarray:

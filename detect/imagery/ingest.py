@@ -25,6 +25,7 @@ from detect.grid import Grid
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".jp2", ".j2k", ".jpg", ".jpeg", ".png", ".vrt"}
 BLOCK_ROWS = 512
+NO_VALID_PIXELS = "the drop holds no valid pixels over the base (all nodata)"
 
 
 class IngestError(DetectError):
@@ -123,33 +124,61 @@ def _open(path: Path):
         raise IngestError(f"cannot read {path}: not a readable raster ({exc})") from exc
 
 
-def ingest(files: list[Path | str], grid: Grid) -> Scene:
-    """Mosaic the files onto `grid`. Raises IngestError when nothing overlaps the base."""
-    rgb = np.zeros((3, *grid.shape), np.float32)
-    valid = np.zeros(grid.shape, bool)
-    sources, acquired, used = [], None, 0
+@dataclass
+class Drop:
+    """A drop's files as they bear on a base grid: their sources, its acquisition time and
+    how each file's values are stretched; `scene` reads any part of the grid from them."""
+
+    files: list[Path | str]  # those that overlap the base grid
+    sources: list[dict]  # every file's name and SHA-256
+    acquired: dt.datetime | None
+    stretch: list[tuple[float, float] | None]
+
+    def scene(self, grid: Grid) -> Scene:
+        """The files mosaicked onto `grid` (a part of the base grid; it may hold no valid
+        pixel)."""
+        rgb = np.zeros((3, *grid.shape), np.float32)
+        valid = np.zeros(grid.shape, bool)
+        for path, stretch in zip(self.files, self.stretch, strict=True):
+            with _open(path) as ds:
+                if not _overlaps(ds, grid):
+                    continue
+                try:
+                    _read_into(ds, grid, rgb, valid, stretch)
+                except rasterio.errors.RasterioError as exc:
+                    raise IngestError(f"cannot read {path}: truncated or damaged ({exc}); "
+                                      "deliver it again") from exc
+        return Scene(rgb, valid, grid, self.sources, self.acquired)
+
+
+def open_drop(files: list[Path | str], grid: Grid) -> Drop:
+    """The drop's files that overlap `grid`, each hashed once. Raises IngestError when none
+    overlaps."""
+    used, sources, stretches, acquired = [], [], [], None
     for path in files:
         with _open(path) as ds:
             sources.append({"file": _name(path), "sha256": file_hash(path)})
             if not _overlaps(ds, grid):
                 continue
-            used += 1
+            used.append(path)
+            stretches.append(percentile_stretch(ds, _bands(ds)[:1]))
             acquired = acquired or acquisition_time(ds)
-            try:
-                _read_into(ds, grid, rgb, valid)
-            except rasterio.errors.RasterioError as exc:
-                raise IngestError(f"cannot read {path}: truncated or damaged ({exc}); "
-                                  "deliver it again") from exc
     if not used:
         raise IngestError("the drop does not overlap the base (check its location and CRS)")
-    if not valid.any():
-        raise IngestError("the drop holds no valid pixels over the base (all nodata)")
-    return Scene(rgb, valid, grid, sources, acquired)
+    return Drop(used, sources, acquired, stretches)
 
 
-def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray) -> None:
+def ingest(files: list[Path | str], grid: Grid) -> Scene:
+    """Mosaic the files onto `grid`. Raises IngestError when nothing overlaps the base."""
+    scene = open_drop(files, grid).scene(grid)
+    if not scene.valid.any():
+        raise IngestError(NO_VALID_PIXELS)
+    return scene
+
+
+def _read_into(ds, grid: Grid, rgb: np.ndarray, valid: np.ndarray,
+               scale: tuple[float, float] | None) -> None:
     bands = _bands(ds)
-    scale = percentile_stretch(ds, bands[:1])
     has_mask = ds.nodata is not None or any(
         f & rasterio.enums.MaskFlags.per_dataset for f in ds.mask_flag_enums[0]) or \
         ColorInterp.alpha in ds.colorinterp

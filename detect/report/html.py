@@ -16,9 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from detect.atomic import atomic_path, write_text
+from detect.dayfiles import DayFiles
 from detect.grid import Grid
 from detect.history import DayRecord
-from detect.imagery.change import Change
 from detect.report.history import counts_svg
 from detect.report.markdown import summary_lines
 from detect.site import Site
@@ -50,9 +50,10 @@ def _px(grid: Grid, corners) -> np.ndarray:
 
 def overlay(image: np.ndarray, grid: Grid, site: Site, marks: list[tuple[str, list, str]]
             ) -> np.ndarray:
-    """The day image with zones and every object's outline, coloured by event and labelled."""
-    scale = min(1.0, OVERLAY_WIDTH / grid.width)
-    img = cv2.resize(_bgr(image), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    """The day's overview `image` (RGB, at most OVERLAY_WIDTH wide) with zones and every
+    object's outline, coloured by event and labelled."""
+    img = _bgr(image)
+    scale = img.shape[1] / grid.width
     for z in site.zones:
         for poly in getattr(z.polygon, "geoms", [z.polygon]):
             pts = _px(grid, np.asarray(poly.exterior.coords)) * scale
@@ -70,37 +71,27 @@ def overlay(image: np.ndarray, grid: Grid, site: Site, marks: list[tuple[str, li
     return img
 
 
-def change_map(image: np.ndarray, change: Change) -> np.ndarray:
-    """Heat colours of the change score over the grey image, unknown areas hatched, drawn at
-    the overview's scale (at most OVERLAY_WIDTH wide): the picture never needs more."""
-    scale = min(1.0, OVERLAY_WIDTH / change.score.shape[1])
-
-    def small(a: np.ndarray, how=cv2.INTER_AREA) -> np.ndarray:
-        return a if scale == 1.0 else cv2.resize(a, None, fx=scale, fy=scale, interpolation=how)
-
-    grey = cv2.cvtColor(small(_bgr(image)), cv2.COLOR_BGR2GRAY)
+def change_map(image: np.ndarray, score: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Heat colours of the change `score` over the grey `image`, `unknown` areas hatched, all
+    three at the overview's scale."""
+    grey = cv2.cvtColor(_bgr(image), cv2.COLOR_BGR2GRAY)
     base = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
-    score = small(np.nan_to_num(change.score, nan=0.0))
+    score = np.nan_to_num(score, nan=0.0)
     heat = cv2.applyColorMap((score * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
     a = np.clip(score * 1.5, 0, 0.85).astype(np.float32)
     out = cv2.blendLinear(base, heat, 1 - a, a)
     rows, cols = np.ogrid[:score.shape[0], :score.shape[1]]
-    unknown = small(change.unknown.astype(np.uint8), cv2.INTER_NEAREST) > 0
     out[unknown & (((rows + cols) // 4) % 3 == 0)] = (60, 200, 230)
     return out
 
 
-def chip(image: np.ndarray, grid: Grid, corners, size_m: float) -> np.ndarray:
-    """A full-resolution square crop centred on an object."""
+def chip(day: DayFiles, grid: Grid, corners, size_m: float) -> np.ndarray:
+    """A full-resolution square crop of a stored day centred on an object (black off the
+    base grid)."""
     c = _px(grid, corners).mean(axis=0)
     half = int(round(size_m / grid.pixel_m / 2))
-    out = np.zeros((image.shape[0], 2 * half, 2 * half), image.dtype)
     r0, c0 = int(round(c[1])) - half, int(round(c[0])) - half
-    rs, cs = max(r0, 0), max(c0, 0)
-    re, ce = min(r0 + 2 * half, image.shape[1]), min(c0 + 2 * half, image.shape[2])
-    if rs < re and cs < ce:
-        out[:, rs - r0:re - r0, cs - c0:ce - c0] = image[:, rs:re, cs:ce]
-    return _bgr(out)
+    return _bgr(day.chip((slice(r0, r0 + 2 * half), slice(c0, c0 + 2 * half))))
 
 
 def _zone_rows(report: dict, previous: dict | None) -> list[dict]:
@@ -127,9 +118,10 @@ class StoredDay:
     previous_report: dict | None = None
 
 
-def render_day(site: Site, day: StoredDay, images, prev_images, change: Change, grid: Grid
-               ) -> tuple[str, bytes]:
-    """report.html text and overlay.png bytes of a stored day."""
+def render_day(site: Site, day: StoredDay, today: DayFiles, before: DayFiles | None,
+               grid: Grid) -> tuple[str, bytes]:
+    """report.html text and overlay.png bytes of a stored day, from its stored rasters (and
+    the day before's) on the base `grid`."""
     report, rec, prev, events = day.report, day.record, day.previous, day.events
     marks, cards = [], []
     by_idx = {o.idx: o for o in rec.objects}
@@ -137,25 +129,27 @@ def render_day(site: Site, day: StoredDay, images, prev_images, change: Change, 
     for e in events:
         obj = prev_idx[e.previous] if e.kind == "departed" else by_idx[e.current]
         marks.append((e.kind, obj.corners, label(obj)))
-        if e.kind in ("arrived", "departed") and prev_images is not None:
+        if e.kind in ("arrived", "departed") and before is not None:
             size = 1.6 * max(obj.length_m or 10, obj.span_m or 10) + 10
             cards.append({
                 "kind": e.kind, "label": label(obj), "zone": obj.zone or "-",
                 "flags": e.flags,
-                "before": _b64(_png(chip(prev_images.rgb, grid, obj.corners, size))),
-                "after": _b64(_png(chip(images.rgb, grid, obj.corners, size))),
+                "before": _b64(_png(chip(before, grid, obj.corners, size))),
+                "after": _b64(_png(chip(today, grid, obj.corners, size))),
                 "evidence": obj.props.get("type_evidence", ""),
                 "confidence": obj.confidence,
                 "type_confidence": obj.type_confidence})
     if prev is None:
         marks = [("first", o.corners, label(o)) for o in rec.objects]
-    over = _png(overlay(images.rgb, grid, site, marks))
+    image = today.overview(OVERLAY_WIDTH)
+    over = _png(overlay(image, grid, site, marks))
+    picture = change_map(image, *today.change_overview(OVERLAY_WIDTH))
     html = Environment(loader=PackageLoader("detect.report", "templates"),
                        autoescape=select_autoescape(["html", "j2"])).get_template(
         "report.html.j2").render(
         r=report, summary=summary_lines(report),
         zones=_zone_rows(report, day.previous_report),
-        overlay=_b64(over), cards=cards, change=_b64(_png(change_map(images.rgb, change))),
+        overlay=_b64(over), cards=cards, change=_b64(_png(picture)),
         plot=Markup(counts_svg(day.counts, site.name)))
     return html, over
 
