@@ -15,6 +15,7 @@ import numpy as np
 from detect.dayfiles import (
     CHANGE,
     IMAGE,
+    UNKNOWN_SCORE,
     UNSEEN,
     DayFiles,
     Images,
@@ -173,7 +174,8 @@ class SectorImages:
         if self._held is None or self._held[0] != k:
             s = self.base.sectors[k]
             ref = self.base.scene(s.grid).rgb if self.with_reference else None
-            self._held = k, (self.today.images(self.base.window(s)).rgb, s.grid.transform, ref)
+            rgb = self.today.images(self.base.window(s), sector=True).rgb
+            self._held = k, (rgb, s.grid.transform, ref)
         return self._held[1]
 
 
@@ -237,11 +239,11 @@ def change_day(today: DayFiles, before: DayFiles | None, base: Base, folder: Pat
     """The day's change against the day before (else the reference), a sector at a time,
     stored as `folder`/change.tif."""
     tally = DayChange(base.grid)
-    with SectorWriter(folder / CHANGE, base.grid, 2, np.float32, nodata=float("nan")) as out:
+    with SectorWriter(folder / CHANGE, base.grid, 2, np.uint8, nodata=UNKNOWN_SCORE) as out:
         for s in base.sectors:
-            after = today.images(base.window(s))
-            change = day_change(before.images(base.window(s)), after, s.grid) if before \
-                else reference_change(base.scene(s.grid), after)
+            after = today.images(base.window(s), sector=True)
+            change = day_change(before.images(base.window(s), sector=True), after, s.grid) \
+                if before else reference_change(base.scene(s.grid), after)
             out.write(s, change_bands(change))
             tally.add(change, s)
     return tally
