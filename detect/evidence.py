@@ -77,7 +77,7 @@ def _occupied(today: DayFiles, base: Base, cp: ChangeParams):
         k = int(base.sector_at(np.array([cols.mean()]), np.array([rows.mean()]))[0])
         if held[0] != k:
             s = base.sectors[k]
-            images = today.images(base.window(s), sector=True)
+            images = today.images(s.window, sector=True)
             held[:] = k, reference_change(base.scene(s.grid), images), images
         s, change = base.sectors[held[0]], held[1]
         px = np.column_stack([cols - s.col0, rows - s.row0]) - 0.5

@@ -38,6 +38,12 @@ class Sector:
     own: tuple[slice, slice]
 
     @property
+    def window(self) -> tuple[slice, slice]:
+        """The sector with its margin, as (rows, cols) slices of the base grid."""
+        return (slice(self.row0, self.row0 + self.grid.height),
+                slice(self.col0, self.col0 + self.grid.width))
+
+    @property
     def own_in_base(self) -> tuple[slice, slice]:
         """The own part as (rows, cols) slices of the base grid."""
         rows, cols = self.own

@@ -52,11 +52,6 @@ class Base:
     def sectors(self) -> list[Sector]:
         return sectors(self.grid, self.cut)
 
-    def window(self, sector: Sector) -> tuple[slice, slice]:
-        """A sector with its margin, as (rows, cols) slices of the base grid."""
-        g = sector.grid
-        return slice(sector.row0, sector.row0 + g.height), slice(sector.col0, sector.col0 + g.width)
-
     def sector_at(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The index of the sector whose own part holds each base-grid pixel position (the
         nearest one for a position off the grid)."""
@@ -174,7 +169,7 @@ class SectorImages:
         if self._held is None or self._held[0] != k:
             s = self.base.sectors[k]
             ref = self.base.scene(s.grid).rgb if self.with_reference else None
-            rgb = self.today.images(self.base.window(s), sector=True).rgb
+            rgb = self.today.images(s.window, sector=True).rgb
             self._held = k, (rgb, s.grid.transform, ref)
         return self._held[1]
 
@@ -241,8 +236,8 @@ def change_day(today: DayFiles, before: DayFiles | None, base: Base, folder: Pat
     tally = DayChange(base.grid)
     with SectorWriter(folder / CHANGE, base.grid, 2, np.uint8, nodata=UNKNOWN_SCORE) as out:
         for s in base.sectors:
-            after = today.images(base.window(s), sector=True)
-            change = day_change(before.images(base.window(s), sector=True), after, s.grid) \
+            after = today.images(s.window, sector=True)
+            change = day_change(before.images(s.window, sector=True), after, s.grid) \
                 if before else reference_change(base.scene(s.grid), after)
             out.write(s, change_bands(change))
             tally.add(change, s)

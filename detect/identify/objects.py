@@ -33,7 +33,9 @@ class DatasetImage:
 def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,
                      scale_sigma: float = 0.0) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
-    see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`)."""
+    see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`).
+    `source.around(corners)` gives the image around an object's box, its pixel->map transform
+    and the empty reference on the same pixels (None where there is none)."""
     if not len(objects):
         return objects
     fields: dict[str, list] = {k: [] for k in (*FIGURES, *IDENTITY)}
