@@ -83,3 +83,29 @@ def test_the_stored_rasters_of_a_cut_base_cover_the_whole_grid(cut_run, sample_r
         assert np.median(diff) <= 2  # registered and normalised alike on every sector
     with rasterio.open(folder / "change.tif") as ds:
         assert ds.count == 2 and (ds.width, ds.height) == (a.width, a.height)
+
+
+def test_a_sector_that_cannot_be_registered_is_left_unseen_and_reported(sample_base, tmp_path):
+    """Tile 1 of a day replaced by noise: the sectors over it find no tie points, so they are
+    stored unseen and listed as failed, while the others are registered and reported."""
+    base = copy_base(sample_base, tmp_path / "base")
+    site = load_site(base / "site.yaml")
+    cut = SectorParams(max_whole_px=0, own_px=512, margin_m=20)
+    run_day(RunOptions(base / "drops" / DAYS[0], site, DEFAULT_WEIGHTS, cut=cut))
+    tile = base / "drops" / DAYS[1] / "tile_1.tif"
+    with rasterio.open(tile, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:
+        noise = np.random.default_rng(0).integers(1, 256, (ds.count, ds.height, ds.width))
+        ds.write(noise.astype(np.uint8))
+    report, folder = run_day(RunOptions(tile.parent, site, DEFAULT_WEIGHTS, cut=cut))
+    sectors_ = report["acquisition"]["registration"]["sectors"]
+    failed = [s for s in sectors_ if not s["success"]]
+    assert failed and len(failed) < len(sectors_)
+    assert all("registration failed" in s["error"] for s in failed)
+    with rasterio.open(folder / "unseen.tif") as ds:
+        unseen = ds.read(1) > 0
+    for s in failed:
+        (r0, r1), (c0, c1) = s["rows"], s["cols"]
+        assert unseen[r0:r1, c0:c1].all()
+    assert report["acquisition"]["unknown_fraction"] >= sum(
+        (s["rows"][1] - s["rows"][0]) * (s["cols"][1] - s["cols"][0]) for s in failed
+    ) / unseen.size - 1e-6
