@@ -160,7 +160,7 @@ def _track(history: History, prev_date: str | None, detected: list[TrackedObject
     """Events against the previous stored day, the day's objects (today's as tracked, and
     those carried), and the change evidence (stored in today's folder)."""
     if prev_date is None:
-        return [], detected, change_day(today, None, base, today.folder)
+        return [], detected, change_day(today, None, base)
     prev = history.day(prev_date)
     before = DayFiles(site.folder / Path(prev.image).parent, base.grid)
     return _against(prev.objects, before, detected, today, base, site)
@@ -172,7 +172,7 @@ def _against(prev_objects: list[TrackedObject], before: DayFiles,
     """A day's events against the day before it, its objects (its own as tracked, and those
     carried), and the change between the two days (stored in today's folder)."""
     grid = base.grid
-    change = change_day(today, before, base, today.folder)
+    change = change_day(today, before, base)
     evts, carried, tracked = track_events(
         prev_objects, detected, evidence(before, today, base),
         grid.pixel_m / abs(grid.transform.a), grid.pixel_m, _follower(site, grid.pixel_m))
@@ -408,7 +408,7 @@ def render_html(site: Site, history: History, date: str, base: Base,
     prev_date = history.previous_date(date)
     before = DayFiles(where(prev_date), base.grid) if prev_date else None
     if not today.has_change:
-        change_day(today, before, base, folder)
+        change_day(today, before, base)
     stored = StoredDay(history.report(date), history.day(date), history.events(date),
                        history.counts_by_type(until=date),
                        history.day(prev_date) if prev_date else None,

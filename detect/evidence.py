@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from detect.dayfiles import FAINT, UNKNOWN, DayFiles, Images, Layers
-from detect.imagery.change import ChangeParams, fraction_in, fraction_of_object, likeness
+from detect.imagery.change import Change, ChangeParams, fraction_in, fraction_of_object, likeness
 from detect.sectorwise import Base, reference_change
 from detect.track import Evidence
 
@@ -70,18 +70,17 @@ def _occupied(today: DayFiles, base: Base, cp: ChangeParams):
     """How much of a box is unlike the empty reference today, from its sector's change against
     the reference (one sector's held at a time: asked for only where the day before could
     not see)."""
-    held: list = [None, None, None]  # sector index, its change, today's images on it
+    @lru_cache(maxsize=1)
+    def bare(k: int) -> tuple[Change, Images]:
+        s = base.sectors[k]
+        images = today.images(s.window, sector=True)
+        return reference_change(base.scene(s.grid), images), images
 
     def occupied(corners: np.ndarray) -> float:
+        k = int(base.sector_of(corners[None])[0])
+        (change, images), s = bare(k), base.sectors[k]
         cols, rows = base.grid.to_pixel(corners[:, 0], corners[:, 1])
-        k = int(base.sector_at(np.array([cols.mean()]), np.array([rows.mean()]))[0])
-        if held[0] != k:
-            s = base.sectors[k]
-            images = today.images(s.window, sector=True)
-            held[:] = k, reference_change(base.scene(s.grid), images), images
-        s, change = base.sectors[held[0]], held[1]
         px = np.column_stack([cols - s.col0, rows - s.row0]) - 0.5
-        return fraction_of_object(change.faint, px, [held[2].rgb], cp)
+        return fraction_of_object(change.faint, px, [images.rgb], cp)
 
     return occupied
-

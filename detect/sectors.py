@@ -50,10 +50,10 @@ class Sector:
         return (slice(rows.start + self.row0, rows.stop + self.row0),
                 slice(cols.start + self.col0, cols.stop + self.col0))
 
-    def owns(self, col: float, row: float) -> bool:
-        """Whether a base-grid pixel position lies in the own part."""
+    def owns(self, col, row):
+        """Whether base-grid pixel positions (numbers or arrays) lie in the own part."""
         rows, cols = self.own_in_base
-        return rows.start <= row < rows.stop and cols.start <= col < cols.stop
+        return (rows.start <= row) & (row < rows.stop) & (cols.start <= col) & (col < cols.stop)
 
 
 def sectors(grid: Grid, sp: SectorParams = SectorParams()) -> list[Sector]:

@@ -52,15 +52,16 @@ class Base:
     def sectors(self) -> list[Sector]:
         return sectors(self.grid, self.cut)
 
-    def sector_at(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The index of the sector whose own part holds each base-grid pixel position (the
-        nearest one for a position off the grid)."""
+    def sector_of(self, corners: np.ndarray) -> np.ndarray:
+        """The index of the sector whose own part holds each box's centre (the nearest one for
+        a centre off the grid), for boxes (n, 4, 2) in map units."""
+        centres = np.asarray(corners).mean(axis=1)
+        cols, rows = self.grid.to_pixel(centres[:, 0], centres[:, 1])
         cols = np.clip(cols, 0, self.grid.width - 1)
         rows = np.clip(rows, 0, self.grid.height - 1)
         found = np.zeros(len(cols), int)
         for k, s in enumerate(self.sectors[1:], 1):
-            r, c = s.own_in_base
-            found[(rows >= r.start) & (rows < r.stop) & (cols >= c.start) & (cols < c.stop)] = k
+            found[s.owns(cols, rows)] = k
         return found
 
 
@@ -165,7 +166,7 @@ class SectorImages:
         self._held: tuple[int, tuple] | None = None
 
     def around(self, corners: np.ndarray):
-        k = int(_sector_of(self.base, corners[None])[0])
+        k = int(self.base.sector_of(corners[None])[0])
         if self._held is None or self._held[0] != k:
             s = self.base.sectors[k]
             ref = self.base.scene(s.grid).rgb if self.with_reference else None
@@ -174,19 +175,12 @@ class SectorImages:
         return self._held[1]
 
 
-def _sector_of(base: Base, corners: np.ndarray) -> np.ndarray:
-    """The sector that owns each box (by its centre), for boxes (n, 4, 2) in map units."""
-    centres = np.asarray(corners).mean(axis=1)
-    cols, rows = base.grid.to_pixel(centres[:, 0], centres[:, 1])
-    return base.sector_at(cols, rows)
-
-
 def identify_day(found: Objects, today: DayFiles, base: Base, prior: Prior | None,
                  with_reference: bool) -> Objects:
     """Identify a day's objects from the stored day, a sector at a time: the objects come out
     ordered by sector (in their order within one)."""
     if len(found):
-        found = found[np.argsort(_sector_of(base, found.corners), kind="stable")]
+        found = found[np.argsort(base.sector_of(found.corners), kind="stable")]
     return identify_objects(found, SectorImages(today, base, with_reference),
                             base.grid.pixel_m, prior)
 
@@ -209,7 +203,7 @@ class DayChange:
         for r in change.regions:
             p = r.polygon.representative_point()
             col, row = self.grid.to_pixel(p.x, p.y)
-            if s.owns(float(col), float(row)):
+            if s.owns(col, row):
                 self.regions.append(r)
 
     def summary(self) -> dict:
@@ -229,12 +223,11 @@ def reference_change(ref: Scene, images: Images) -> Change:
     return detect_change(ref.rgb, images.rgb, images.valid & ref.valid, images.unseen, ref.grid)
 
 
-def change_day(today: DayFiles, before: DayFiles | None, base: Base, folder: Path
-               ) -> DayChange:
+def change_day(today: DayFiles, before: DayFiles | None, base: Base) -> DayChange:
     """The day's change against the day before (else the reference), a sector at a time,
-    stored as `folder`/change.tif."""
+    stored as today's change.tif."""
     tally = DayChange(base.grid)
-    with SectorWriter(folder / CHANGE, base.grid, 2, np.uint8, nodata=UNKNOWN_SCORE) as out:
+    with SectorWriter(today.folder / CHANGE, base.grid, 2, np.uint8, nodata=UNKNOWN_SCORE) as out:
         for s in base.sectors:
             after = today.images(s.window, sector=True)
             change = day_change(before.images(s.window, sector=True), after, s.grid) \
