@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import lap
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from detect.identify.catalogue import types_named
 from detect.identify.match import IDENTITY
@@ -178,12 +178,17 @@ def match(prev: list[TrackedObject], cur: list[TrackedObject], metres_per_unit: 
           pixel_m: float, hazy: frozenset[int] = frozenset(), cut: frozenset[int] = frozenset(),
           alike: Likeness | None = None, tp: TrackParams = TrackParams()
           ) -> list[tuple[int, int]]:
-    """Optimal one-to-one pairs under the gates (scipy's linear_sum_assignment)."""
+    """Optimal one-to-one pairs under the gates."""
     if not prev or not cur:
         return []
-    cost = cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy, cut, alike, tp)
-    rows, cols = linear_sum_assignment(cost)
-    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < INFEASIBLE]
+    return optimal_pairs(cost_matrix(prev, cur, metres_per_unit, pixel_m, hazy, cut, alike, tp))
+
+
+def optimal_pairs(cost: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs of a cost matrix that pair the most rows and columns under
+    INFEASIBLE, and of those the least total cost."""
+    _, paired, _ = lap.lapjv(cost, extend_cost=True, cost_limit=INFEASIBLE)
+    return [(i, int(j)) for i, j in enumerate(paired) if j >= 0 and cost[i, j] < INFEASIBLE]
 
 
 def _own_identity(obj: TrackedObject) -> TrackedObject:

@@ -38,7 +38,7 @@ def test_the_own_parts_tile_the_grid_and_each_sector_reads_its_margin():
         # the margin (256 px at 0.5 m) is read wherever the grid goes on
         assert s.row0 == max(rows.start - 256, 0) and s.col0 == max(cols.start - 256, 0)
         assert s.row0 + s.grid.height == min(rows.stop + 256, GRID.height)
-        assert s.grid.transform == GRID.transform * GRID.transform.translation(s.col0, s.row0)
+        assert s.grid.transform == GRID.transform @ GRID.transform.translation(s.col0, s.row0)
         assert s.owns(cols.start, rows.start) and not s.owns(cols.stop, rows.start)
     assert (owned == 1).all()
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.ndimage import binary_fill_holes
 
 from detect.geo import GEOD, to_lonlat, transform_xy
 from detect.imagery.change import nearest_squared_difference, robust_sigma
@@ -198,7 +197,7 @@ def silhouette(c: np.ndarray, ref: np.ndarray | None, pixel: float = 1.0,
         body = _central(cut(p.found_at) & ~shadow)
         dim_body = body.any() and np.mean(~dim[body]) < 0.25  # a body as dark as the rim
         # ... and found only as its rim, a hollow outline: a `Silhouette.dark`
-        if dim_body and body.sum() < p.rim_fill * binary_fill_holes(body).sum():
+        if dim_body and body.sum() < p.rim_fill * _filled_area(body):
             unlike = _central(cut(p.found_at))
             core = _central(ratio < (1 + np.percentile(ratio[unlike], 5)) / 2)
             if core.sum() >= 12:
@@ -265,6 +264,13 @@ def _penumbra(shadow: np.ndarray, bare: np.ndarray, proven: np.ndarray, dim: np.
     return dim & np.roll(outline, offset, axis=(0, 1)) & beyond & ~proven
 
 
+def _filled_area(mask: np.ndarray) -> int:
+    """How many pixels `mask` covers with its holes filled (background pixels that no
+    4-connected path joins to the border)."""
+    edged = np.pad(mask, 1).astype(np.uint8)
+    return edged.size - cv2.floodFill(edged, None, (0, 0), 1, flags=4)[0]
+
+
 def _central(mask: np.ndarray) -> np.ndarray:
     """The components of a mask at the chip's centre, thin markings opened away."""
     n = mask.shape[0]
@@ -305,15 +311,14 @@ def _mirror_scores(mask: np.ndarray, pts: np.ndarray, centre: np.ndarray,
                    angles: np.ndarray) -> np.ndarray:
     """Per angle, the fraction of silhouette pixels whose mirror image across the line
     through `centre` at that angle (chip pixel coordinates) is also silhouette."""
-    d = np.column_stack([np.cos(angles), np.sin(angles)])
-    rel = pts - centre
-    mirrored = centre + 2 * (rel @ d.T)[..., None] * d - rel[:, None, :]
-    ij = np.round(mirrored).astype(int)
     rows, cols = mask.shape
-    ok = (ij[..., 0] >= 0) & (ij[..., 0] < cols) & (ij[..., 1] >= 0) & (ij[..., 1] < rows)
-    hit = np.zeros(ok.shape, bool)
-    hit[ok] = mask[ij[..., 1][ok], ij[..., 0][ok]]
-    return hit.mean(axis=0)
+    edged = np.pad(mask, 1)  # a mirror image off the chip lands on its empty edge
+    cos, sin = np.cos(angles), np.sin(angles)
+    rel = pts - centre
+    twice = 2 * (rel @ np.stack([cos, sin]))
+    x = np.clip(np.rint(centre[0] + twice * cos - rel[:, :1]), -1, cols).astype(np.intp)
+    y = np.clip(np.rint(centre[1] + twice * sin - rel[:, 1:]), -1, rows).astype(np.intp)
+    return edged[y + 1, x + 1].mean(axis=0)
 
 
 def fuselage_axis(mask: np.ndarray, also: np.ndarray | None = None,

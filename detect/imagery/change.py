@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.ndimage import median_filter
 from shapely.geometry import Polygon
 
 from detect.grid import Grid
@@ -122,9 +121,13 @@ def cloud_mask(day: np.ndarray, ref: np.ndarray, valid: np.ndarray, pixel_m: flo
 def robust_sigma(values: np.ndarray, floor: float = 2.0) -> float:
     """The spread of `values` from their median absolute deviation (a Gaussian's sigma), not
     under `floor` (DN), nor for no values."""
-    if not values.size:
-        return floor
-    return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), floor)
+    return float(robust_sigmas(values.reshape(1, -1), floor)[0]) if values.size else floor
+
+
+def robust_sigmas(rows: np.ndarray, floor: float = 2.0) -> np.ndarray:
+    """`robust_sigma` of each row."""
+    deviation = np.abs(rows - np.median(rows, axis=1, keepdims=True))
+    return np.maximum(1.4826 * np.median(deviation, axis=1), floor)
 
 
 def _window(shape: tuple[int, int], corners_px: np.ndarray, margin: int
@@ -155,38 +158,47 @@ def likeness(before: np.ndarray, after: np.ndarray, corners_px: np.ndarray,
     a = np.nan_to_num(before[:, y0:y1, x0:x1].astype(np.float32))
     b = np.nan_to_num(after[:, y0 - m:y1 + m, x0 - m:x1 + m].astype(np.float32))
     h, w = a.shape[1:]
-    ga = a.mean(axis=0)
-    shade_a = _shade(ga, cp)
-    scores = [s for dy in range(2 * m + 1) for dx in range(2 * m + 1)
-              if (s := _correlations(a, ga, shade_a, b[:, dy:dy + h, dx:dx + w], cp))
-              is not None]
-    return (max(s[0] for s in scores), max(s[1] for s in scores)) if scores else (1.0, 1.0)
+    shifted = np.lib.stride_tricks.sliding_window_view(b, (h, w), axis=(1, 2))
+    shifted = shifted.reshape(len(b), -1, h, w).swapaxes(0, 1)  # (shifts, bands, h, w)
+    ga, gb = a.mean(axis=0), shifted.mean(axis=1)
+    use = ~(_shade(ga[None], cp) | _shade(gb, cp))
+    grey = _correlation(ga, gb, use)
+    pa = a / np.maximum(3 * ga, 1)
+    pb = shifted / np.maximum(3 * gb, 1)[:, None]
+    colour = (_correlation(pa[0], pb[:, 0], use) + _correlation(pa[2], pb[:, 2], use)) / 2
+    evident = (use.sum(axis=(1, 2)) >= cp.min_own_px) & _varies(ga, use) & _varies(gb, use)
+    if not evident.any():
+        return 1.0, 1.0
+    return float(grey[evident].max()), float(colour[evident].max())
 
 
-def _correlations(a: np.ndarray, ga: np.ndarray, shade_a: np.ndarray, b: np.ndarray,
-                  cp: ChangeParams) -> tuple[float, float] | None:
-    """(grey, colour) correlation of two RGB windows (`a` with its grey level `ga` and shade
-    `shade_a`, the same at every shift) over the pixels in shade in neither; colour is the
-    mean over the red and blue chromaticities, 0 where they are flat (a grey drop: the grey
-    level decides). None, no evidence, where under `min_own_px` pixels are left or the grey
-    level is flat."""
-    gb = b.mean(axis=0)
-    use = ~(shade_a | _shade(gb, cp))
-    if use.sum() < cp.min_own_px or ga[use].std() == 0 or gb[use].std() == 0:
-        return None
-    pa, pb = a[:, use] / np.maximum(3 * ga[use], 1), b[:, use] / np.maximum(3 * gb[use], 1)
-    grey = _corr(ga[use], gb[use])
-    return grey, float(np.mean([_corr(pa[k], pb[k]) for k in (0, 2)]))
+def _varies(x: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Per shift, whether `x` (one window, or one per shift) takes more than one value over
+    the pixels in `use` (shifts, rows, cols)."""
+    x = np.broadcast_to(x, use.shape)
+    big = np.where(use, x, -np.inf).max(axis=(1, 2))
+    return big > np.where(use, x, np.inf).min(axis=(1, 2))
 
 
-def _corr(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation; 0 where either is flat."""
-    return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
+def _correlation(x: np.ndarray, y: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Per shift, the Pearson correlation of `x` and `y` (one window, or one per shift) over
+    the pixels in `use` (shifts, rows, cols); 0 where either is flat."""
+    n = np.maximum(use.sum(axis=(1, 2)), 1)
+    x, y = (np.broadcast_to(v.astype(np.float64), use.shape) for v in (x, y))
+    dx = np.where(use, x - (np.where(use, x, 0).sum(axis=(1, 2)) / n)[:, None, None], 0)
+    dy = np.where(use, y - (np.where(use, y, 0).sum(axis=(1, 2)) / n)[:, None, None], 0)
+    sxy = (dx * dy).sum(axis=(1, 2))
+    sxx = (dx * dx).sum(axis=(1, 2))
+    syy = (dy * dy).sum(axis=(1, 2))
+    flat = (sxx == 0) | (syy == 0)
+    return np.where(flat, 0.0, sxy / np.sqrt(np.where(flat, 1, sxx * syy)))
 
 
 def _shade(grey: np.ndarray, cp: ChangeParams) -> np.ndarray:
-    """Pixels darker than the window's ground (its median) by `out_at` robust sigmas."""
-    return grey < np.median(grey) - cp.out_at * robust_sigma(grey)
+    """Pixels darker than their window's ground (its median) by `out_at` robust sigmas, per
+    window of a stack (windows, rows, cols)."""
+    flat = grey.reshape(len(grey), -1)
+    return grey < (np.median(flat, axis=1) - cp.out_at * robust_sigmas(flat))[:, None, None]
 
 
 def _standing_out(image: np.ndarray, inside: np.ndarray, cp: ChangeParams) -> np.ndarray:
@@ -220,9 +232,17 @@ def local_offset(ref: np.ndarray, day: np.ndarray, known: np.ndarray, pixel_m: f
         cells = np.where(seen, diff / np.maximum(weight, 1e-6), 0.0)
         if seen.any():
             cells[~seen] = np.median(cells[seen])
-        cells = median_filter(cells, size=window, mode="nearest").astype(np.float32)
+        cells = _median(cells, window).astype(np.float32)
         out[i] = cv2.resize(cells, (cols, rows), interpolation=cv2.INTER_LINEAR)
     return out
+
+
+def _median(cells: np.ndarray, size: int) -> np.ndarray:
+    """Each cell's median over the `size` x `size` window around it (odd `size`; edge cells
+    repeated beyond the border)."""
+    edged = np.pad(cells, size // 2, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(edged, (size, size))
+    return np.median(windows.reshape(*cells.shape, size * size), axis=-1)
 
 
 def nearest_squared_difference(a: np.ndarray, b: np.ndarray, reach: int = 1) -> np.ndarray:
