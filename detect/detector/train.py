@@ -1,9 +1,10 @@
 """`detect train`: fine-tune the DOTA-trained OBB weights on the real Airbus imagery.
 
 The Airbus labels are axis-aligned boxes, which must not be taught as such. Each labelled
-aircraft takes its orientation from the base model's matching oriented box and its extent from
-the human label (the oriented rectangle whose bounding box is the label); labelled aircraft the
-base model does not find are painted out of the training crop. The base model's confident
+aircraft takes its orientation from its own fuselage in the image (see `fuselage`), else from
+the base model's matching oriented box, and its extent from the human label (the oriented
+rectangle whose bounding box is the label); a labelled aircraft with neither is painted out
+of the training crop. The base model's confident
 helicopters and large vehicles are kept as pseudo-labels so those classes stay alive.
 """
 
@@ -35,6 +36,7 @@ from detect.detector.model import (
     sha256,
 )
 from detect.detector.slicing import SliceConfig, detect_raster
+from detect.imagery.change import robust_sigma
 
 DOTA_IDS = {"aircraft": 0, "vehicle": 9, "helicopter": 11}
 
@@ -65,27 +67,79 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def oriented_from_label(label: np.ndarray, obb: np.ndarray) -> np.ndarray:
-    """The rectangle at the base box's angle whose axis-aligned bounds are the label box."""
-    d01, d12 = obb[1] - obb[0], obb[2] - obb[1]
-    theta = math.atan2(d01[1], d01[0])
+def fuselage(img: np.ndarray, label: np.ndarray, ring: int = 4) -> tuple[float, float] | None:
+    """The fuselage's angle (radians, from the image's x axis towards y) of the aircraft a
+    label box (x0, y0, x1, y1) frames in an RGB image, and its length over its span; None
+    where too little of it stands out. Its pixels are those brighter than the apron, the
+    median of a `ring` around the box, by 4 robust sigmas of the ring's colours (a shadow is
+    darker); its fuselage is their `fuselage_line`."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = np.round(label).astype(int)
+    a0, b0 = max(x0 - ring, 0), max(y0 - ring, 0)
+    around = img[b0:min(y1 + ring, h), a0:min(x1 + ring, w)].astype(np.float32)
+    inside = np.zeros(around.shape[:2], bool)
+    inside[y0 - b0:y1 - b0, x0 - a0:x1 - a0] = True
+    apron = np.median(around[~inside], axis=0)
+    dist = np.sqrt(((around - apron) ** 2).sum(axis=2))
+    brighter = around.mean(axis=2) > apron.mean()
+    found = inside & brighter & (dist > np.median(dist[~inside]) + 4 * robust_sigma(dist[~inside]))
+    if found.sum() < 30:
+        return None
+    theta, point = fuselage_line(found, 0.1)
+    rows, cols = np.nonzero(found)
+    rel = np.column_stack([cols, rows]) - point
+    along = rel @ [math.cos(theta), math.sin(theta)]
+    across = rel @ [-math.sin(theta), math.cos(theta)]
+    return theta, float(np.ptp(along) + 1) / float(np.ptp(across) + 1)
+
+
+def fuselage_line(mask: np.ndarray, share: float) -> tuple[float, np.ndarray]:
+    """The line along which a band `share` of the silhouette's size wide holds the most of
+    it, at any angle and offset: its angle (radians, from the column axis towards the row
+    axis) and a point on it. A fuselage and its tail lie on one line, so this is the fuselage
+    where its wings are swept or thinner than it, and a wing lost against the apron does not
+    turn it, as it turns an axis of symmetry."""
+    rows, cols = np.nonzero(mask)
+    pts = np.column_stack([cols, rows]).astype(float)[:: max(1, len(rows) // 4000)]
+    width = share * max(np.ptp(pts, axis=0)) + 1
+    angles = np.radians(np.arange(0.0, 180.0, 1.0))
+    across = np.sort(pts @ np.stack([-np.sin(angles), np.cos(angles)]), axis=0)
+    ends = np.stack([np.searchsorted(across[:, k], across[:, k] + width, side="right")
+                     for k in range(len(angles))], axis=1)
+    first, k = np.unravel_index(np.argmax(ends - np.arange(len(pts))[:, None]), ends.shape)
+    offset = (across[first, k] + across[ends[first, k] - 1, k]) / 2
+    normal = np.array([-np.sin(angles[k]), np.cos(angles[k])])
+    centre = pts.mean(axis=0)
+    return float(angles[k]), centre + (offset - centre @ normal) * normal
+
+
+def oriented_from_label(label: np.ndarray, theta: float, ratio: float) -> np.ndarray:
+    """The rectangle at angle `theta` whose axis-aligned bounds are the label box; where that
+    is ill-posed (near 45 degrees), the one with sides in `ratio` (along over across)."""
     c, s = abs(math.cos(theta)), abs(math.sin(theta))
     W, H = label[2] - label[0], label[3] - label[1]
     det = c * c - s * s
     if abs(det) > 0.3:  # solve W = a c + b s, H = a s + b c
         a, b = (W * c - H * s) / det, (H * c - W * s) / det
-    else:  # near 45 degrees the system is ill-posed: keep the base box's shape, rescale it
-        a0, b0 = np.hypot(*d01), np.hypot(*d12)
-        k = (W + H) / ((a0 + b0) * (c + s))
-        a, b = a0 * k, b0 * k
+    else:
+        b = (W + H) / ((1 + ratio) * (c + s))
+        a = ratio * b
     a, b = max(a, 2.0), max(b, 2.0)
     centre = np.array([(label[0] + label[2]) / 2, (label[1] + label[3]) / 2])
     rect = ((float(centre[0]), float(centre[1])), (float(a), float(b)), math.degrees(theta))
     return cv2.boxPoints(rect).astype(float)
 
 
-def derive_labels(item: Labelled, model) -> tuple[list[tuple[int, np.ndarray]], list[np.ndarray]]:
-    """Oriented labels (DOTA class id, corners in pixels) and boxes to paint out."""
+def _box_axis(corners: np.ndarray) -> tuple[float, float]:
+    """The angle of an oriented box's first side and that side over the other."""
+    d01, d12 = corners[1] - corners[0], corners[2] - corners[1]
+    return math.atan2(d01[1], d01[0]), float(np.hypot(*d01) / max(np.hypot(*d12), 1e-6))
+
+
+def derive_labels(item: Labelled, img: np.ndarray, model
+                  ) -> tuple[list[tuple[int, np.ndarray]], list[np.ndarray]]:
+    """Oriented labels (DOTA class id, corners in pixels) and boxes to paint out of an image
+    (RGB or BGR)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(item.path) as ds:
@@ -98,9 +152,13 @@ def derive_labels(item: Labelled, model) -> tuple[list[tuple[int, np.ndarray]], 
         best = max(scores, default=(0.0, -1))
         if best[0] >= 0.4:
             used.add(best[1])
-            labels.append((0, oriented_from_label(lab, found.corners[best[1]])))
-        else:
+        axis = fuselage(img, lab)
+        if axis is None and best[0] >= 0.4:
+            axis = _box_axis(found.corners[best[1]])
+        if axis is None:
             paint.append(lab)
+        else:
+            labels.append((0, oriented_from_label(lab, *axis)))
     for i in range(len(found)):
         if found.klass[i] != "aircraft" and found.confidence[i] >= 0.5:
             box = _aabb(found.corners[i])
@@ -230,8 +288,8 @@ def prepare_dataset(opts: TrainOptions) -> Path:
         (folder / "labels").mkdir(parents=True, exist_ok=True)
         crops = painted = derived = 0
         for k, name in enumerate(tqdm(names, desc=f"labels {split}", unit="image")):
-            labels, paint = derive_labels(labelled[name], model)
             img = cv2.imread(str(labelled[name].path))
+            labels, paint = derive_labels(labelled[name], img, model)
             crops += _write_crops(name, img, labels, paint, folder, opts, k % opts.empty_keep == 0)
             painted, derived = painted + len(paint), derived + len(labels)
         stats[split] = {"images": len(names), "crops": crops, "labels": derived,
