@@ -30,6 +30,22 @@ def write_tif(path: Path, data: np.ndarray, crs=UTM, transform=None, nodata=None
     return path
 
 
+FUSELAGES = Path(__file__).parent / "data" / "airbus-fuselage-angles.csv"
+
+
+def judged_fuselages() -> list[tuple[str, int, float]]:
+    """(image, label index, fuselage angle in degrees) of the airliners whose fuselage was
+    judged by eye (`data/airbus-fuselage-angles.csv`)."""
+    with FUSELAGES.open() as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return [(r["image"], int(r["label"]), float(r["fuselage_deg"])) for r in rows]
+
+
+def angle_apart(a: float, b: float) -> float:
+    """Degrees between two undirected lines at angles `a` and `b` (degrees)."""
+    return abs((a - b + 90) % 180 - 90)
+
+
 def airbus_rgb(root: Path, name: str, size: int | None = None) -> np.ndarray:
     """An Airbus image as (3, rows, cols) uint8 RGB, optionally the centre crop."""
     img = cv2.imread(str(root / "images" / name))[..., ::-1]

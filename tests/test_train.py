@@ -3,10 +3,8 @@ turned to the fuselage."""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,6 +13,7 @@ from detect.detector.airbus import read_labels
 from detect.detector.model import MODEL_GSD
 from detect.detector.train import fuselage, oriented_from_label, synthetic_labels
 from detect.synth.series import SynthOptions, make_series
+from tests.rasters import angle_apart, judged_fuselages
 
 
 def test_a_coarse_synthetic_series_is_taught_at_the_models_pixel_size(tmp_path):
@@ -36,9 +35,6 @@ def test_a_coarse_synthetic_series_is_taught_at_the_models_pixel_size(tmp_path):
         assert np.abs(c1 - c5 - moved).max() < 0.1
 
 
-FUSELAGES = Path(__file__).parent / "data" / "airbus-fuselage-angles.csv"
-
-
 def test_a_real_airliners_training_box_lies_along_its_fuselage(airbus):
     """`detect train` turns each human label box to the aircraft's fuselage, found in the
     image: on 31 airliners of the held-out sites, whose fuselage was judged by eye, it lies
@@ -46,14 +42,14 @@ def test_a_real_airliners_training_box_lies_along_its_fuselage(airbus):
     the fuselage); and the oriented box it teaches has the label as its bounds (within 10%: near
     45 degrees, where the bounds alone do not fix the box, its sides are the silhouette's)."""
     labelled = read_labels(airbus)
-    rows = [r for r in csv.reader(line for line in FUSELAGES.open() if not line.startswith("#"))]
+    judged = judged_fuselages()
     close = 0
-    for name, index, judged in rows[1:]:
+    for name, index, angle in judged:
         item = labelled[name]
-        label = item.boxes[int(index)]
+        label = item.boxes[index]
         theta, ratio = fuselage(cv2.imread(str(item.path)), label)
-        close += abs((math.degrees(theta) - float(judged) + 90) % 180 - 90) <= 15
+        close += angle_apart(math.degrees(theta), angle) <= 15
         box = oriented_from_label(label, theta, ratio)
         bounds = np.r_[box.min(axis=0), box.max(axis=0)]
         assert np.abs(bounds - label).max() <= 0.1 * np.ptp(label.reshape(2, 2), axis=0).max()
-    assert close >= 26, f"{close} of {len(rows) - 1} fuselages within 15 degrees"
+    assert close >= 26, f"{close} of {len(judged)} fuselages within 15 degrees"
