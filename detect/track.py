@@ -71,7 +71,8 @@ class Evidence:
     alike: Likeness  # how alike the two days' images are (correlation of grey and colour)
 
 
-def _axis_diff(a: float, b: float) -> float:
+def axis_diff(a: float, b: float) -> float:
+    """Degrees between two undirected lines at angles `a` and `b` (degrees)."""
     d = abs(a - b) % 180
     return min(d, 180 - d)
 
@@ -130,7 +131,7 @@ def cost_matrix(prev: list[TrackedObject], cur: list[TrackedObject], metres_per_
             if j not in cut and ((not same and _measured_apart(p, c, pixel_m, tp)) or (
                     j not in hazy and _unlike(p, c, alike, pixel_m, tp))):
                 continue
-            turn = 0.0 if p.klass == "helicopter" else _axis_diff(pa, ca) / tp.turn_deg
+            turn = 0.0 if p.klass == "helicopter" else axis_diff(pa, ca) / tp.turn_deg
             cost[i, j] = dist / gate + turn + dsize + (0.0 if same else tp.other_type_cost)
     return cost
 

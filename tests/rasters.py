@@ -41,11 +41,6 @@ def judged_fuselages() -> list[tuple[str, int, float]]:
     return [(r["image"], int(r["label"]), float(r["fuselage_deg"])) for r in rows]
 
 
-def angle_apart(a: float, b: float) -> float:
-    """Degrees between two undirected lines at angles `a` and `b` (degrees)."""
-    return abs((a - b + 90) % 180 - 90)
-
-
 def airbus_rgb(root: Path, name: str, size: int | None = None) -> np.ndarray:
     """An Airbus image as (3, rows, cols) uint8 RGB, optionally the centre crop."""
     img = cv2.imread(str(root / "images" / name))[..., ::-1]

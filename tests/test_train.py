@@ -13,7 +13,8 @@ from detect.detector.airbus import read_labels
 from detect.detector.model import MODEL_GSD
 from detect.detector.train import fuselage, oriented_from_label, synthetic_labels
 from detect.synth.series import SynthOptions, make_series
-from tests.rasters import angle_apart, judged_fuselages
+from detect.track import axis_diff
+from tests.rasters import judged_fuselages
 
 
 def test_a_coarse_synthetic_series_is_taught_at_the_models_pixel_size(tmp_path):
@@ -48,7 +49,7 @@ def test_a_real_airliners_training_box_lies_along_its_fuselage(airbus):
         item = labelled[name]
         label = item.boxes[index]
         theta, ratio = fuselage(cv2.imread(str(item.path)), label)
-        close += angle_apart(math.degrees(theta), angle) <= 15
+        close += axis_diff(math.degrees(theta), angle) <= 15
         box = oriented_from_label(label, theta, ratio)
         bounds = np.r_[box.min(axis=0), box.max(axis=0)]
         assert np.abs(bounds - label).max() <= 0.1 * np.ptp(label.reshape(2, 2), axis=0).max()

@@ -36,7 +36,7 @@ from detect.detector.model import (
     sha256,
 )
 from detect.detector.slicing import SliceConfig, detect_raster
-from detect.imagery.change import robust_sigma
+from detect.imagery.change import standing_out
 
 DOTA_IDS = {"aircraft": 0, "vehicle": 9, "helicopter": 11}
 
@@ -71,7 +71,7 @@ def fuselage(img: np.ndarray, label: np.ndarray, ring: int = 4) -> tuple[float, 
     """The fuselage's angle (radians, from the image's x axis towards y) of the aircraft a
     label box (x0, y0, x1, y1) frames in an RGB image, and its length over its span; None
     where too little of it stands out. Its pixels are those brighter than the apron, the
-    median of a `ring` around the box, by 4 robust sigmas of the ring's colours (a shadow is
+    median of a `ring` around the box, and standing out from it (`standing_out`: a shadow is
     darker); its fuselage is their `fuselage_line`."""
     h, w = img.shape[:2]
     x0, y0, x1, y1 = np.round(label).astype(int)
@@ -79,10 +79,8 @@ def fuselage(img: np.ndarray, label: np.ndarray, ring: int = 4) -> tuple[float, 
     around = img[b0:min(y1 + ring, h), a0:min(x1 + ring, w)].astype(np.float32)
     inside = np.zeros(around.shape[:2], bool)
     inside[y0 - b0:y1 - b0, x0 - a0:x1 - a0] = True
-    apron = np.median(around[~inside], axis=0)
-    dist = np.sqrt(((around - apron) ** 2).sum(axis=2))
-    brighter = around.mean(axis=2) > apron.mean()
-    found = inside & brighter & (dist > np.median(dist[~inside]) + 4 * robust_sigma(dist[~inside]))
+    brighter = around.mean(axis=2) > np.median(around[~inside], axis=0).mean()
+    found = inside & brighter & standing_out(around.transpose(2, 0, 1), inside)
     if found.sum() < 30:
         return None
     theta, point = fuselage_line(found, 0.1)

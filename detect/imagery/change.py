@@ -93,7 +93,7 @@ def fraction_of_object(layer: np.ndarray, corners_px: np.ndarray, images: list[n
     or less, so a box fraction dilutes even a clear departure."""
     window, inside = _window(layer.shape, corners_px, cp.ring_px)
     own = inside & np.logical_or.reduce([
-        _standing_out(img[(slice(None), *window)], inside, cp) for img in images])
+        standing_out(img[(slice(None), *window)], inside, cp) for img in images])
     use = own if own.sum() >= cp.min_own_px else inside
     return float(layer[window][use].mean()) if use.any() else 1.0
 
@@ -201,7 +201,8 @@ def _shade(grey: np.ndarray, cp: ChangeParams) -> np.ndarray:
     return grey < (np.median(flat, axis=1) - cp.out_at * robust_sigmas(flat))[:, None, None]
 
 
-def _standing_out(image: np.ndarray, inside: np.ndarray, cp: ChangeParams) -> np.ndarray:
+def standing_out(image: np.ndarray, inside: np.ndarray, cp: ChangeParams = ChangeParams()
+                 ) -> np.ndarray:
     """Pixels whose colour differs from the median colour outside `inside` by more than
     `out_at` robust sigmas (bands, rows, cols window)."""
     ring = ~inside
