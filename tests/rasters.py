@@ -41,6 +41,39 @@ def judged_fuselages() -> list[tuple[str, int, float]]:
     return [(r["image"], int(r["label"]), float(r["fuselage_deg"])) for r in rows]
 
 
+def measured_airliners(root: Path, weights: Path) -> list[tuple[float, dict | None]]:
+    """For each judged airliner (`judged_fuselages`), its fuselage angle and the record of the
+    detector's aircraft over its label (IoU 0.4 or more; None where there is none), measured
+    and identified as at a civil field. An unreferenced image's map is its pixel grid, so a
+    heading h lies along the image angle h - 90."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from detect.detector.airbus import read_labels
+    from detect.detector.raster import detect_objects
+    from detect.detector.slicing import Reader
+    from detect.detector.train import _aabb, _iou
+    from detect.identify.match import site_prior
+    from detect.identify.objects import DatasetImage, identify_objects
+
+    labelled, measured, out = read_labels(root), {}, []
+    for name, index, judged in judged_fuselages():
+        if name not in measured:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(labelled[name].path) as ds:
+                    found = detect_objects(ds, weights, gsd=0.5)
+                    measured[name] = identify_objects(
+                        found[found.klass == "aircraft"], DatasetImage(ds, Reader(ds)), 0.5,
+                        site_prior(field="civil"))
+        objs = measured[name]
+        iou, k = max(((_iou(labelled[name].boxes[index], _aabb(c)), k)
+                      for k, c in enumerate(objs.corners)), default=(0.0, -1))
+        out.append((judged, objs.records()[k] if iou >= 0.4 else None))
+    return out
+
+
 def airbus_rgb(root: Path, name: str, size: int | None = None) -> np.ndarray:
     """An Airbus image as (3, rows, cols) uint8 RGB, optionally the centre crop."""
     img = cv2.imread(str(root / "images" / name))[..., ::-1]

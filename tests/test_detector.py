@@ -201,6 +201,7 @@ def test_training_commands_in_the_runtime_install_name_the_extra(sample_base, tm
     shutil.copyfile(DEFAULT_WEIGHTS.with_suffix(".pt"), plain)
     tile = sample_base / "drops" / "2026-11-21" / "tile_1.tif"
     for args in (["train", "--base", str(plain), "--data", str(tmp_path)],
+                 ["train-side", "--data", str(tmp_path)],
                  ["eval", "--data", str(tmp_path), "--weights", str(plain)],
                  ["aircraft", str(tile), "--weights", str(plain)]):
         result = CliRunner().invoke(main, args)

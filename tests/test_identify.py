@@ -12,6 +12,8 @@ import rasterio
 from detect.identify.catalogue import load_catalogue
 from detect.identify.match import identify, site_prior
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
+from detect.identify.side import along_long_side
+from detect.identify.side_train import rendered_looks
 from detect.identify.sightings import follow
 from detect.objects import Objects
 from detect.synth.shapes import shape_for
@@ -564,3 +566,17 @@ def test_a_pale_transport_found_in_pieces_is_measured_along_its_fuselage(case):
     assert abs((m.heading_deg - case["heading_deg"] + 90) % 180 - 90) <= 10, m
     assert m.span_m > m.length_m, m
     assert "An-24/26" in identify(m, "aircraft", MILITARY).type.split(" or "), m
+
+
+def test_the_fuselage_side_model_tells_a_fuselage_from_a_wing_either_way_round():
+    """On rendered aircraft of every fixed-wing type (transports whose span is the longer
+    among them) the model finds the fuselage's side of the box, answers alike for a look's
+    mirror images and the other side for the look transposed."""
+    looks, along = rendered_looks(60, seed=7)
+    p = along_long_side(looks)
+    assert 0 < along.mean() < 1
+    assert np.mean((p >= 0.5) == (along > 0.5)) >= 0.95
+    for mirrored in (looks[..., ::-1], looks[..., ::-1, :]):
+        np.testing.assert_allclose(along_long_side(mirrored.copy()), p, atol=1e-5)
+    np.testing.assert_allclose(along_long_side(looks.transpose(0, 1, 3, 2).copy()), 1 - p,
+                               atol=1e-5)

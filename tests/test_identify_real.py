@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from detect.detector.model import DEFAULT_WEIGHTS
 from detect.identify.catalogue import types_named
+from detect.track import axis_diff
 from tests.crops import CROPS, read_crops, run_trials
+from tests.rasters import measured_airliners
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +32,12 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.3, 0.5 and 0.7 m:
-    69 of 75 found, 31 right, 48 right among the answer and its two alternatives, 25 answered
+    69 of 75 found, 23 right, 40 right among the answer and its two alternatives, 31 answered
     in another role than their own, most of them guesses at low confidence that no summary
-    names (a pixel rounded the other way moves one or two). Identification on real imagery is
-    the product's weakest figure; this keeps it from slipping further."""
+    names (a pixel rounded the other way moves one or two). The fuselage-side model, which
+    learned real appearance from airliners only, reads some real fighters and Il-76s along
+    their wings (before it: 31 right, 48 among three, 25 in another role). Identification on
+    real imagery is the product's weakest figure; this keeps it from slipping further."""
     found = sum(t.found for t in reported)
     right = sum(t.crop.right(t.answer) for t in reported)
     top3 = sum(any(t.crop.right(a) for a in [t.answer, *t.alternatives]) for t in reported)
@@ -41,7 +46,7 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
                       for t in reported)
     assert len(reported) == 75
     assert found >= 67
-    assert right >= 29 and top3 >= 46 and role_errors <= 27
+    assert right >= 21 and top3 >= 38 and role_errors <= 33
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):
@@ -59,3 +64,16 @@ def test_a_radome_is_found_on_real_a50s_alone_and_names_them(reported):
     dished = [t for t in reported if t.radome_m]
     assert all(t.crop.label == "A-50" for t in dished), dished
     assert sum(t.answer == "A-50" for t in dished) >= 2, dished
+
+
+def test_real_airliners_are_measured_along_their_fuselage(airbus):
+    """On the 31 airliners of the held-out Airbus sites whose fuselage was judged by eye, the
+    measured heading lies along the fuselage (within 20 degrees) for at least 27, and at most
+    2 airliners' length comes out shorter than their span by the stubbiest airliner's margin
+    (29 and 1 measured; by mirror symmetry alone, 22 and 5): the fuselage-side model tells the
+    fuselage from the wings where the box does not."""
+    measured = measured_airliners(airbus, DEFAULT_WEIGHTS)
+    assert all(rec is not None for _, rec in measured)
+    along = sum(axis_diff(rec["heading_deg"] - 90, judged) <= 20 for judged, rec in measured)
+    across = sum(rec["length_m"] < 0.88 * rec["span_m"] for _, rec in measured)
+    assert along >= 27 and across <= 2, (along, across)

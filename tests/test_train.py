@@ -8,10 +8,13 @@ import math
 
 import cv2
 import numpy as np
+import pytest
 
 from detect.detector.airbus import read_labels
 from detect.detector.model import MODEL_GSD
 from detect.detector.train import fuselage, oriented_from_label, synthetic_labels
+from detect.identify.side import along_long_side
+from detect.identify.side_train import export, fit, rendered_looks
 from detect.synth.series import SynthOptions, make_series
 from detect.track import axis_diff
 from tests.rasters import judged_fuselages
@@ -54,3 +57,18 @@ def test_a_real_airliners_training_box_lies_along_its_fuselage(airbus):
         bounds = np.r_[box.min(axis=0), box.max(axis=0)]
         assert np.abs(bounds - label).max() <= 0.1 * np.ptp(label.reshape(2, 2), axis=0).max()
     assert close >= 26, f"{close} of {len(judged)} fuselages within 15 degrees"
+
+
+@pytest.mark.train
+def test_the_fuselage_side_model_runs_the_same_in_onnxruntime_as_it_trained(tmp_path):
+    """`detect train-side`'s network, trained briefly and exported, gives through onnxruntime
+    (the runtime, no PyTorch) the probabilities PyTorch gives."""
+    import torch
+
+    looks, along = rendered_looks(40, seed=3)
+    net = fit(looks, along, epochs=1, seed=0)
+    export(net, tmp_path / "side.onnx")
+    with torch.no_grad():
+        expected = torch.sigmoid(net(torch.from_numpy(looks))[:, 0]).numpy()
+    np.testing.assert_allclose(along_long_side(looks, tmp_path / "side.onnx"), expected,
+                               atol=1e-5)

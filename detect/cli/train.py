@@ -1,4 +1,5 @@
-"""`detect train`: fine-tune the OBB weights on the real Airbus imagery, split by site."""
+"""`detect train` and `detect train-side`: the detector's weights and the fuselage-side model,
+learned from the real Airbus imagery (split by site)."""
 
 from __future__ import annotations
 
@@ -43,4 +44,43 @@ def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int
     click.echo(f"trained weights: {final}", err=True)
     if install:
         install_weights(final, install)
+        click.echo(f"installed: {install}", err=True)
+
+
+@click.command("train-side")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=Path("../shared/data/airbus-aircraft"), show_default=True,
+              help="Airbus-layout folder: images/, annotations.csv, sites.csv.")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The detector whose boxes it learns to read [default: the "
+              "shipped one].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("runs/side"), show_default=True,
+              help="Working folder (the looks, cached; the model and its card).")
+@click.option("--rendered", type=click.IntRange(100, 100000), default=4000, show_default=True,
+              help="Rendered aircraft to learn from.")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--install", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Copy the model and its card here (e.g. weights/fuselage-side.onnx).")
+@clean_errors
+def train_side(data: Path, weights: Path | None, out: Path, rendered: int, epochs: int,
+               install: Path | None) -> None:
+    """Train the model that tells which side of its box an aircraft's fuselage lies along.
+
+    \b
+    Example:
+      detect train-side --install weights/fuselage-side.onnx
+    """
+    from detect.detector.model import DEFAULT_WEIGHTS, require_train
+
+    require_train("detect train-side")
+    from detect.identify.side_train import SideOptions, install_side
+    from detect.identify.side_train import train_side as run_training
+
+    card = run_training(SideOptions(data=data, weights=weights or DEFAULT_WEIGHTS, out=out,
+                                    rendered=rendered, epochs=epochs))
+    for source, accuracy in card["validation accuracy"].items():
+        click.echo(f"validation accuracy, {source}: {accuracy:.3f}", err=True)
+    if install:
+        install_side(out, install)
         click.echo(f"installed: {install}", err=True)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from detect.geo import GEOD, to_lonlat, transform_xy
+from detect.identify.side import along_long_side, look
 from detect.imagery.change import nearest_squared_difference, robust_sigma
 
 
@@ -129,6 +130,15 @@ def chip(image: np.ndarray, crs, transform, centre: tuple[float, float], axis_de
     bands = [cv2.warpAffine(b.astype(np.float32), m, (n, n), flags=cv2.INTER_LINEAR |
                             cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT) for b in image]
     return np.stack(bands, axis=-1)
+
+
+def object_chip(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
+                box_length: float, box_width: float, res: float = MeasureParams.chip_res_m
+                ) -> np.ndarray:
+    """The chip an object is measured in: centred on its box (`corners`, map coordinates),
+    columns along its long side (`axis_deg`), 1.5 times its longer side and 6 m across."""
+    return chip(image, crs, transform, tuple(corners.mean(axis=0)), axis_deg,
+                1.5 * max(box_length, box_width) + 6, res)
 
 
 @dataclass(frozen=True)
@@ -407,13 +417,18 @@ def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
                                                                         math.cos(a)])
 
 
-def _figures(sil: Silhouette, p: MeasureParams) -> tuple[float, float, float, float | None]:
+def _figures(sil: Silhouette, p: MeasureParams, side: float
+             ) -> tuple[float, float, float, float | None]:
     """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
     pixels and radians. An aircraft's axis is the line both its silhouette and all that
     differs from the apron are symmetric about (a dark grey fuselage passes for shadow, and
-    straight wings alone are as symmetric across as along); its extents are its `edges`'."""
+    straight wings alone are as symmetric across as along), where that lies within 45 degrees
+    of the chip's axis `side` (0: its columns, pi/2: its rows) the fuselage runs along, else
+    `side` itself. Its extents are its `edges`'."""
     body = sil.found
     a, centre = fuselage_axis(body, sil.unlike, p.symmetry_margin)
+    if abs((a - side + math.pi / 2) % math.pi - math.pi / 2) > math.pi / 4:
+        a = side
     t, s = _along_across(body, centre, a)
     if not _nose_forward(t, s, p):
         a, t, s = a + math.pi, -t, -s
@@ -432,20 +447,19 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     azimuth of its long side. `reference`, the empty base on the same pixels, makes the
     silhouette far cleaner when it is given.
 
-    The silhouette tells which side of the box is the fuselage, where the nose is and the wing
-    sweep (where it is whole), and the extents with the box (see `extents`), the box first cut
+    The fuselage-side model tells which side of the box is the fuselage (see
+    `detect.identify.side`); the silhouette tells where the nose is and the wing sweep (where
+    it is whole), and the extents with the box (see `extents`), the box first cut
     to all that differs from the apron (see `_trimmed`); their disagreement widens the
     uncertainty. A dark shape (`Silhouette.dark`) gives the extents alone: around it the
     detector's box runs as long as the blurred rim. So does a painted one (`Silhouette.painted`),
     neither grown beyond the box nor under `trim_to` of it, where it lost parts: its paint
     outlines it more closely than a box that may run wide over its shadow. A helicopter lies
     along a side of its box (see `_helicopter_heading`)."""
-    centre = tuple(corners.mean(axis=0))
-    size = 1.5 * max(box_length, box_width) + 6
     res = p.chip_res_m
-    c = chip(image, crs, transform, centre, axis_deg, size, res)
-    r = None if reference is None else chip(reference, crs, transform, centre, axis_deg, size,
-                                            res)
+    c = object_chip(image, crs, transform, corners, axis_deg, box_length, box_width, res)
+    r = None if reference is None else object_chip(reference, crs, transform, corners,
+                                                   axis_deg, box_length, box_width, res)
     sil = silhouette(c, r, gsd / res, p)
     if helicopter:
         fuselage = _fuselage(sil.found, p) * res if sil.found.sum() >= 12 else None
@@ -453,7 +467,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
                            _helicopter_heading(sil, axis_deg, p), gsd, p)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    sil_length, sil_span, a, sweep = _figures(sil, p)
+    on_long = along_long_side(look(c, box_length, box_width, res)[None])[0]
+    sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if on_long >= 0.5 else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:
         box_length, box_width = _trimmed((box_length, box_width), sil.unlike, p)
