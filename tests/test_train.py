@@ -14,7 +14,7 @@ from detect.detector.airbus import read_labels
 from detect.detector.model import MODEL_GSD
 from detect.detector.train import fuselage, oriented_from_label, synthetic_labels
 from detect.identify.side import along_long_side
-from detect.identify.side_train import export, fit, rendered_looks
+from detect.identify.side_train import SideOptions, export, fit, rendered_looks
 from detect.synth.series import SynthOptions, make_series
 from detect.track import axis_diff
 from tests.rasters import judged_fuselages
@@ -65,7 +65,7 @@ def test_the_fuselage_side_model_runs_the_same_in_onnxruntime_as_it_trained(tmp_
     (the runtime, no PyTorch) the probabilities PyTorch gives."""
     import torch
 
-    looks, along = rendered_looks(40, seed=3)
+    looks, along = rendered_looks(40, 3, SideOptions.turned)
     net = fit(looks, along, epochs=1, seed=0)
     export(net, tmp_path / "side.onnx")
     with torch.no_grad():

@@ -1,7 +1,7 @@
 """`detect train-side`: train the fuselage-side model of `detect.identify.side`.
 
 Its looks come from two sources. Real airliners: the detector's aircraft on the Airbus training
-sites whose box is at least `LONG_BOX` times longer one way than the other, which on a
+sites whose box is at least `long_box` times longer one way than the other, which on a
 civil airport puts the fuselage along the long side (the stubbiest airliners, the A380 and the
 B747, span at most 1.10 times their length). Rendered aircraft: every fixed-wing type of the
 catalogue (transports whose span exceeds their length among them) at a random pixel size,
@@ -29,12 +29,6 @@ from detect.identify.catalogue import load_catalogue
 from detect.identify.measure import MeasureParams, object_chip
 from detect.identify.side import LOOK_PX, look
 
-LONG_BOX = 1.14  # a box this much longer than wide lies along a real airliner (none spans
-# more than 1.10 times its length)
-
-TURNED = 30.0  # boxes are also learned from turned by up to this many degrees either way: a
-# detector's box may lie that far off a real aircraft's axis, whose side is still the nearer
-
 
 @dataclass(frozen=True)
 class SideOptions:
@@ -42,6 +36,10 @@ class SideOptions:
     weights: Path  # the detector whose boxes the model learns to read
     out: Path
     rendered: int = 4000  # rendered aircraft to learn from (and a fifth as many to validate)
+    long_box: float = 1.14  # a box this much longer than wide lies along a real airliner (none
+    # spans more than 1.10 times its length)
+    turned: float = 30.0  # boxes are also learned from turned by up to this many degrees either
+    # way: a detector's box may lie that far off a real aircraft, whose side is still the nearer
     epochs: int = 20
     seed: int = 0
 
@@ -50,38 +48,38 @@ def _stack(looks: list[np.ndarray]) -> np.ndarray:
     return np.stack(looks) if looks else np.zeros((0, 1, LOOK_PX, LOOK_PX), np.float32)
 
 
-def real_looks(data: Path, weights: Path, names: list[str], rng: np.random.Generator,
-               turned: int = 0) -> np.ndarray:
+def real_looks(data: Path, weights: Path, names: list[str], long_box: float, seed: int,
+               turns: tuple[float, ...] = ()) -> np.ndarray:
     """Looks at the detector's aircraft on the named Airbus images whose box is at least
-    `LONG_BOX` longer than wide (the fuselage along the long side): each box as drawn
-    and `turned` more times by up to `TURNED` degrees either way."""
+    `long_box` times longer than wide (the fuselage along the long side): each box as drawn
+    and, for each of `turns`, turned by up to that many degrees either way (seeded)."""
     from detect.detector.raster import detect_objects
     from detect.detector.slicing import Reader
     from detect.identify.objects import DatasetImage
 
-    out = []
+    out, rng = [], np.random.default_rng(seed)
     for name in tqdm(names, desc="real airliners", unit="image"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(data / "images" / name) as ds:
                 found = detect_objects(ds, weights, gsd=0.5)
                 planes = found[(found.klass == "aircraft") &
-                               (found.length_m >= LONG_BOX * found.width_m)]
+                               (found.length_m >= long_box * found.width_m)]
                 source = DatasetImage(ds, Reader(ds))
                 for i in range(len(planes)):
                     image, transform, _ = source.around(planes.corners[i])
                     box = float(planes.length_m[i]), float(planes.width_m[i])
-                    for turn in (0.0, *rng.uniform(-TURNED, TURNED, turned)):
+                    for turn in (0.0, *(rng.uniform(-t, t) for t in turns)):
                         c = object_chip(image, None, transform, planes.corners[i],
                                         float(planes.axis_deg[i]) + turn, *box)
                         out.append(look(c, *box, MeasureParams.chip_res_m))
     return _stack(out)
 
 
-def rendered_looks(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def rendered_looks(n: int, seed: int, turned: float) -> tuple[np.ndarray, np.ndarray]:
     """Looks at `n` rendered aircraft and whether each one's fuselage runs along its box's long
     side: each on a plain apron, in a box off its true size and angle as a detector's may be
-    (half of them by up to `TURNED` degrees)."""
+    (half of them by up to `turned` degrees either way)."""
     from detect.synth.shapes import paste, render_sprite, shape_for
 
     rng = np.random.default_rng(seed)
@@ -103,7 +101,7 @@ def rendered_looks(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         span = shape.span * rng.uniform(0.8, 1.05)
         along = length >= span
         axis = (heading if along else heading + 90) + rng.choice(
-            [rng.normal(0, 3), rng.uniform(-TURNED, TURNED)])
+            [rng.normal(0, 3), rng.uniform(-turned, turned)])
         x, y = t @ centre
         a = math.radians(axis)
         u, v = np.array([math.sin(a), math.cos(a)]), np.array([math.cos(a), -math.sin(a)])
@@ -191,11 +189,10 @@ def train_side(opts: SideOptions) -> dict:
     cached = opts.out / "looks.npz"
     if not cached.exists():
         train, val = split_by_site(opts.data)
-        rng = np.random.default_rng(opts.seed)
-        xr = real_looks(opts.data, opts.weights, train, rng, turned=1)
-        vr = real_looks(opts.data, opts.weights, val, rng)
-        xs, ys = rendered_looks(opts.rendered, opts.seed)
-        vs, vys = rendered_looks(opts.rendered // 5, opts.seed + 1)
+        xr = real_looks(opts.data, opts.weights, train, opts.long_box, opts.seed, (opts.turned,))
+        vr = real_looks(opts.data, opts.weights, val, opts.long_box, opts.seed)
+        xs, ys = rendered_looks(opts.rendered, opts.seed, opts.turned)
+        vs, vys = rendered_looks(opts.rendered // 5, opts.seed + 1, opts.turned)
         with atomic_path(cached) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, xr=xr, vr=vr, xs=xs, ys=ys, vs=vs, vys=vys)
     d = np.load(cached)
@@ -204,6 +201,7 @@ def train_side(opts: SideOptions) -> dict:
     net = fit(x, y, opts.epochs, opts.seed)
     card = {"options": {"data": str(opts.data), "detector": opts.weights.name,
                         "detector_sha256": sha256(opts.weights), "rendered": opts.rendered,
+                        "long_box": opts.long_box, "turned": opts.turned,
                         "epochs": opts.epochs, "seed": opts.seed},
             "looks": {"real airliners (Airbus training sites)": len(d["xr"]),
                       "rendered": len(d["xs"])},
