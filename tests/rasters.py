@@ -53,7 +53,7 @@ def measured_airliners(root: Path, weights: Path) -> list[tuple[float, dict | No
     from detect.detector.airbus import read_labels
     from detect.detector.raster import detect_objects
     from detect.detector.slicing import Reader
-    from detect.detector.train import _aabb, _iou
+    from detect.detector.train import best_box
     from detect.identify.match import site_prior
     from detect.identify.objects import DatasetImage, identify_objects
 
@@ -68,8 +68,7 @@ def measured_airliners(root: Path, weights: Path) -> list[tuple[float, dict | No
                         found[found.klass == "aircraft"], DatasetImage(ds, Reader(ds)), 0.5,
                         site_prior(field="civil"))
         objs = measured[name]
-        iou, k = max(((_iou(labelled[name].boxes[index], _aabb(c)), k)
-                      for k, c in enumerate(objs.corners)), default=(0.0, -1))
+        iou, k = best_box(labelled[name].boxes[index], objs.corners, range(len(objs)))
         out.append((judged, objs.records()[k] if iou >= 0.4 else None))
     return out
 

@@ -67,6 +67,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
+def best_box(label: np.ndarray, corners: np.ndarray, among) -> tuple[float, int]:
+    """Of the oriented boxes `among` (indices into `corners`), the one whose bounds overlap the
+    label box (x0, y0, x1, y1) most: its IoU and index, (0.0, -1) where there is none."""
+    return max(((_iou(label, _aabb(corners[i])), i) for i in among), default=(0.0, -1))
+
+
 def fuselage(img: np.ndarray, label: np.ndarray, ring: int = 4) -> tuple[float, float] | None:
     """The fuselage's angle (radians, from the image's x axis towards y) of the aircraft a
     label box (x0, y0, x1, y1) frames in an RGB image, and its length over its span; None
@@ -146,8 +152,7 @@ def derive_labels(item: Labelled, img: np.ndarray, model
     labels, paint = [], []
     used: set[int] = set()
     for lab in item.boxes:
-        scores = [(_iou(lab, _aabb(found.corners[i])), i) for i in planes if i not in used]
-        best = max(scores, default=(0.0, -1))
+        best = best_box(lab, found.corners, [i for i in planes if i not in used])
         if best[0] >= 0.4:
             used.add(best[1])
         axis = fuselage(img, lab)

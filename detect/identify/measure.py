@@ -467,13 +467,11 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
                            _helicopter_heading(sil, axis_deg, p), gsd, p)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    on_long = along_long_side(look(c, box_length, box_width, res)[None])[0]
-    sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if on_long >= 0.5 else math.pi / 2)
+    fuselage_on_long = along_long_side(look(c, box_length, box_width, res)[None])[0] >= 0.5
+    sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if fuselage_on_long else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:
         box_length, box_width = _trimmed((box_length, box_width), sil.unlike, p)
-    along = abs(math.degrees(a) + 90) % 180 - 90  # fuselage angle from the box's long side
-    fuselage_on_long = abs(along) <= 45
     length, span = (box_length, box_width) if fuselage_on_long else (box_width, box_length)
     base = axis_deg if fuselage_on_long else axis_deg + 90
     sil_heading = axis_deg + math.degrees(a)
