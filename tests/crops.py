@@ -9,13 +9,11 @@ colour, written as a georeferenced GeoTIFF and run through detection and identif
 military field (`site_prior(field="military")`) and with the pixel size's error declared
 (`detect aircraft --gsd-error`, the factor's standard deviation), as an analyst would run it.
 
-Within each type, in file order, the first, third, fifth ... crop is the part identification
-may be tuned on (`tune`), the others are only reported (`report`).
+The crops and their parts are read by `detect.identify.crops`.
 """
 
 from __future__ import annotations
 
-import csv
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +26,13 @@ from rasterio.transform import from_origin
 from detect.detector.model import DEFAULT_WEIGHTS
 from detect.detector.raster import detect_objects
 from detect.find import find_objects
-from detect.identify.catalogue import get_type, load_catalogue
+from detect.identify import crops
+from detect.identify.catalogue import load_catalogue
+from detect.identify.crops import Crop
 from detect.identify.match import site_prior
 from tests.rasters import ORIGIN, write_tif
 
 CROPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ru-aircraft-crops"
-# the crops' labels -> the catalogue's types any of which is the right answer
-TRUTH = {"Su-27_or_Su-35": ("Su-27", "Su-35"), "Su-30_or_Su-34": ("Su-30SM", "Su-34"),
-         "Tu-22M": ("Tu-22M3",)}
 GSDS = (0.3, 0.5, 0.7)
 SCALE_ERROR = 0.15  # the random factor on a crop's pixel size lies within 1 -+ this
 SCALE_SIGMA = SCALE_ERROR / 3**0.5  # its standard deviation, declared to identification
@@ -43,34 +40,8 @@ MARGIN_M = 40.0  # ground metres of border colour set around a resampled crop
 MILITARY = site_prior(field="military")  # the crops show military airbases
 
 
-@dataclass(frozen=True)
-class Crop:
-    path: Path
-    label: str
-    part: str  # "tune" or "report"
-
-    @property
-    def types(self) -> tuple[str, ...]:
-        return TRUTH.get(self.label, (self.label,))
-
-    def right(self, answer: str) -> bool:
-        """Whether an answer names one of the crop's types or their family (either of "A or
-        B" counts)."""
-        names = {n for t in self.types for n in (t, get_type(t).family)}
-        return bool(names & set(answer.split(" or ")))
-
-    def role(self) -> str:
-        return get_type(self.types[0]).role
-
-
 def read_crops(root: Path = CROPS) -> list[Crop]:
-    with open(root / "labels.csv") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: (r["type"], r["file"]))
-    out, seen = [], {}
-    for r in rows:
-        k = seen[r["type"]] = seen.get(r["type"], -1) + 1
-        out.append(Crop(root / r["file"], r["type"], "tune" if k % 2 == 0 else "report"))
-    return out
+    return crops.read_crops(root)
 
 
 @dataclass

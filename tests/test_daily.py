@@ -319,8 +319,7 @@ def test_a_real_airport_series_names_no_military_type_on_any_day(airbus, tmp_pat
     field: its summaries name airliners, their role or `unknown aircraft`, never a military
     type. Without the prior and the 0.8 bound they named a Su-24, an An-124, C-130s and
     "Il-76 or Tu-95" among the airliners."""
-    from detect.identify.catalogue import types_named
-    from detect.identify.match import CIVIL_ROLES
+    from detect.identify.catalogue import CIVIL_ROLES, types_named
 
     reports = airport_series(airbus, "4a0821b7-3689-4b0e-9397-389254ea9a32.jpg", tmp_path,
                              DEFAULT_WEIGHTS, field="civil")

@@ -202,6 +202,7 @@ def test_training_commands_in_the_runtime_install_name_the_extra(sample_base, tm
     tile = sample_base / "drops" / "2026-11-21" / "tile_1.tif"
     for args in (["train", "--base", str(plain), "--data", str(tmp_path)],
                  ["train-side", "--data", str(tmp_path)],
+                 ["train-appearance", "--data", str(tmp_path), "--crops", str(tmp_path)],
                  ["eval", "--data", str(tmp_path), "--weights", str(plain)],
                  ["aircraft", str(tile), "--weights", str(plain)]):
         result = CliRunner().invoke(main, args)

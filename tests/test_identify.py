@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 
-from detect.identify.catalogue import load_catalogue
-from detect.identify.match import identify, site_prior
+from detect.identify.appearance import CLASSES, look_class, looks_like
+from detect.identify.appearance_train import appearance_look
+from detect.identify.catalogue import get_type, load_catalogue
+from detect.identify.match import MatchParams, identify, look_odds, site_prior
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
 from detect.identify.side import along_long_side
 from detect.identify.side_train import SideOptions, rendered_looks
@@ -568,11 +571,43 @@ def test_a_pale_transport_found_in_pieces_is_measured_along_its_fuselage(case):
     assert "An-24/26" in identify(m, "aircraft", MILITARY).type.split(" or "), m
 
 
+def test_the_appearance_model_tells_rendered_classes_alike_however_turned():
+    """On rendered aircraft of every fixed-wing type, the look model names the class of at
+    least half of the looks (one in 14 by chance; rendered Flankers, Su-34s and MiG-29s look
+    much alike) and gives the same probabilities for a look turned by right angles or mirrored
+    (which side of the box is the fuselage does not matter to it)."""
+    looks, _, names = rendered_looks(60, 7, SideOptions.turned, appearance_look)
+    looks = looks.astype(np.float32) / 255
+    p = looks_like(looks)
+    assert all(set(q) == set(CLASSES) and abs(sum(q.values()) - 1) < 0.01 for q in p)
+    right = [max(q, key=q.get) == look_class(get_type(n)) for q, n in zip(p, names, strict=True)]
+    assert np.mean(right) >= 0.5, np.mean(right)
+    table = [[q[c] for c in CLASSES] for q in p]
+    for turned in (looks[..., ::-1], looks.transpose(0, 1, 3, 2)):
+        np.testing.assert_allclose([[q[c] for c in CLASSES] for q in looks_like(turned.copy())],
+                                   table, atol=0.002)
+
+
+def test_a_look_weighs_the_type_call_but_never_rules_a_type_out():
+    """A look sure of a class makes its types likelier than the others by the number of
+    classes over `look_floor`, never by more, and a measurement not looked at weighs nothing;
+    the evidence says what it looked like."""
+    mp = MatchParams()
+    sure = {c: float(c == "Tu-95") for c in CLASSES}
+    m = replace(measure_rendered("Tu-95", 30.0, 1.0, 1.0)[1], looks_like=sure)
+    tu95, il76 = get_type("Tu-95"), get_type("Il-76")
+    assert look_odds([m], tu95) / look_odds([m], il76) == pytest.approx(
+        (1 - mp.look_floor) * len(CLASSES) / mp.look_floor + 1)
+    assert look_odds([replace(m, looks_like=None)], tu95) == 1.0
+    assert look_odds([m], get_type("Mi-8")) == 1.0
+    assert "looks like Tu-95 (1.00)" in identify(m, "aircraft").evidence
+
+
 def test_the_fuselage_side_model_tells_a_fuselage_from_a_wing_either_way_round():
     """On rendered aircraft of every fixed-wing type (transports whose span is the longer
     among them) the model finds the fuselage's side of the box, answers alike for a look's
     mirror images and the other side for the look transposed."""
-    looks, along = rendered_looks(60, 7, SideOptions.turned)
+    looks, along, _ = rendered_looks(60, 7, SideOptions.turned)
     p = along_long_side(looks)
     assert 0 < along.mean() < 1
     assert np.mean((p >= 0.5) == (along > 0.5)) >= 0.95

@@ -31,6 +31,7 @@ FIXED = {
     "detector/onnx_obb.py": {"IOU", "MAX_DET", "MAX_NMS", "CLASS_OFFSET", "PAD_VALUE"},
     "detector/slicing.py": {"CACHE_MB", "MASK_PX"},
     "identify/side.py": {"LOOK_PX", "LOOK_SPAN"},  # the side model's input, fixed by its weights
+    "identify/appearance.py": {"LOOK_PX", "LOOK_SPAN"},  # the look model's input, likewise
     "geotiff.py": {"DEFLATE_LEVEL"},
     "history.py": {"BUSY_TIMEOUT_S"},
     "imagery/ingest.py": {"BLOCK_ROWS"},

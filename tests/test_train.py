@@ -11,8 +11,18 @@ import numpy as np
 import pytest
 
 from detect.detector.airbus import read_labels
-from detect.detector.model import MODEL_GSD
+from detect.detector.model import DEFAULT_WEIGHTS, MODEL_GSD
 from detect.detector.train import fuselage, oriented_from_label, synthetic_labels
+from detect.identify.appearance import CLASSES, look_class, looks_like
+from detect.identify.appearance_train import (
+    AppearanceOptions,
+    appearance_look,
+    appearance_network,
+    backbone,
+    features,
+    fit_head,
+)
+from detect.identify.catalogue import get_type
 from detect.identify.side import along_long_side
 from detect.identify.side_train import SideOptions, export, fit, rendered_looks
 from detect.synth.series import SynthOptions, make_series
@@ -65,10 +75,31 @@ def test_the_fuselage_side_model_runs_the_same_in_onnxruntime_as_it_trained(tmp_
     (the runtime, no PyTorch) the probabilities PyTorch gives."""
     import torch
 
-    looks, along = rendered_looks(40, 3, SideOptions.turned)
+    looks, along, _ = rendered_looks(40, 3, SideOptions.turned)
     net = fit(looks, along, epochs=1, seed=0)
     export(net, tmp_path / "side.onnx")
     with torch.no_grad():
         expected = torch.sigmoid(net(torch.from_numpy(looks))[:, 0]).numpy()
     np.testing.assert_allclose(along_long_side(looks, tmp_path / "side.onnx"), expected,
                                atol=1e-5)
+
+
+@pytest.mark.train
+def test_the_appearance_model_runs_the_same_in_onnxruntime_as_it_trained(tmp_path):
+    """`detect train-appearance`'s model (the detector's backbone and a briefly trained linear
+    layer), exported, gives through onnxruntime the class probabilities PyTorch gives, under
+    the classes of its card."""
+    import torch
+
+    looks, _, names = rendered_looks(24, 3, SideOptions.turned, appearance_look)
+    y = np.array([CLASSES.index(look_class(get_type(n))) for n in names], np.float32)
+    body = backbone(DEFAULT_WEIGHTS)
+    opts = AppearanceOptions(tmp_path, tmp_path, DEFAULT_WEIGHTS, tmp_path, steps=5)
+    net = appearance_network(body, *fit_head(features(body, looks), y, opts))
+    export(net, tmp_path / "look.onnx", looks.shape[1:])
+    (tmp_path / "look.json").write_text(json.dumps({"classes": list(CLASSES)}))
+    x = looks.astype(np.float32) / 255
+    with torch.no_grad():
+        expected = torch.softmax(net(torch.from_numpy(x)), dim=1).numpy()
+    got = looks_like(x, tmp_path / "look.onnx")
+    np.testing.assert_allclose([[p[c] for c in CLASSES] for p in got], expected, atol=2e-3)

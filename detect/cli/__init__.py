@@ -14,7 +14,7 @@ from detect.cli.register import change, register
 from detect.cli.report import report
 from detect.cli.run import history, run
 from detect.cli.synth import synth
-from detect.cli.train import train, train_side
+from detect.cli.train import train, train_appearance, train_side
 from detect.cli.watch import watch
 
 
@@ -59,4 +59,5 @@ main.add_command(run)
 main.add_command(synth)
 main.add_command(train)
 main.add_command(train_side)
+main.add_command(train_appearance)
 main.add_command(watch)

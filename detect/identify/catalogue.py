@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+CIVIL_ROLES = frozenset({"airliner", "business jet"})  # the roles only civil aircraft fly
+
 
 @dataclass(frozen=True)
 class AircraftType:

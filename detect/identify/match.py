@@ -17,10 +17,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from detect.identify.appearance import look_class
 from detect.identify.catalogue import AircraftType, load_catalogue
 from detect.identify.measure import Measurement, MeasureParams
 
-CIVIL_ROLES = frozenset({"airliner", "business jet"})
 FIELDS = ("military", "civil", "joint")  # the kinds of airfield a site may declare
 Prior = Mapping[str, float]  # prior weight per catalogue type name (1 where absent)
 
@@ -55,6 +55,9 @@ class MatchParams:
     # real crops: 4 of 9 A-50 trials)
     radome_false: float = 0.02  # share of aircraft without one where a disc is found (tuned
     # real crops: 1 of 72 other trials)
+    look_floor: float = 0.2  # share of a look's class probabilities spread evenly over the
+    # classes: the look model, learned from few real aircraft, is sure and wrong at times, and a
+    # type whose class it rules out keeps this share (higher: the look weighs less)
     edge_sigma_px: float = MeasureParams.edge_sigma_px  # one sigma of a measured edge, pixels
 
     @property
@@ -137,6 +140,18 @@ def radome_odds(ms: Sequence[Measurement], t: AircraftType,
     return math.exp(sum(map(math.log, odds)) / len(odds)) if odds else 1.0
 
 
+def look_odds(ms: Sequence[Measurement], t: AircraftType,
+              mp: MatchParams = MatchParams()) -> float:
+    """How much likelier the looks are for type `t` than for a type of every class alike: its
+    look class's probability (`Measurement.looks_like`, `look_floor` of it spread evenly) times
+    the number of classes; over several measurements, their geometric mean (see
+    `_fused_distance`)."""
+    odds = [len(m.looks_like) * ((1 - mp.look_floor) * m.looks_like.get(look_class(t), 0.0) +
+                                 mp.look_floor / len(m.looks_like))
+            for m in ms if m.looks_like and not t.is_helicopter]
+    return math.exp(sum(map(math.log, odds)) / len(odds)) if odds else 1.0
+
+
 def _earlier(earlier: Sequence[Measurement]) -> str:
     if not earlier:
         return ""
@@ -176,7 +191,11 @@ def _figures(m: Measurement, helicopter: bool) -> str:
         return f"{fuselage}, rotor {m.span_m:.1f} m"
     sweep = "" if m.sweep_deg is None else f", sweep {m.sweep_deg:.0f} deg"
     dish = f", a radome {m.radome_m:.1f} m across" if m.radome_m else ""
-    return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}{dish}"
+    seen = ""
+    if m.looks_like:
+        top = max(m.looks_like, key=m.looks_like.get)
+        seen = f", looks like {top} ({m.looks_like[top]:.2f})"
+    return f"length {m.length_m:.1f} m, span {m.span_m:.1f} m{sweep}{dish}{seen}"
 
 
 def identify(m: Measurement, klass: str, prior: Prior | None = None,
@@ -213,8 +232,8 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
         return Identification("unknown", "unknown", 0.0, [], measured, None, None), {}, 0.0
     looks = [m, *earlier]
     d = {t.name: _fused_distance(looks, t, mp) for t in types}
-    like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) * radome_odds(looks, t, mp)
-            for t in types}
+    like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) *
+            radome_odds(looks, t, mp) * look_odds(looks, t, mp) for t in types}
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
     summed: dict[str, float] = {}

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from detect.geo import GEOD, to_lonlat, transform_xy
+from detect.identify.appearance import looks_like, rgb_look
 from detect.identify.side import along_long_side, look
 from detect.imagery.change import nearest_squared_difference, robust_sigma
 
@@ -69,6 +70,8 @@ class Measurement:
     # scale judged by eye), which scales length and span alike
     radome_m: float | None = None  # the diameter of a radome's disc found on the aircraft; 0
     # where one was looked for and none found, None where none was looked for
+    looks_like: dict[str, float] | None = None  # the probability of each look class
+    # (`detect.identify.appearance`); None where the aircraft was not looked at
 
     def figures(self) -> dict:
         """The measurement as an object's fields (`FIGURES`), rounded as stored."""
@@ -77,7 +80,8 @@ class Measurement:
                 "sweep_deg": None if self.sweep_deg is None else round(self.sweep_deg, 1),
                 "sweep_sigma_deg": round(self.sweep_sigma_deg, 2),
                 "length_seen": bool(self.length_seen),
-                "radome_m": None if self.radome_m is None else round(self.radome_m, 1)}
+                "radome_m": None if self.radome_m is None else round(self.radome_m, 1),
+                "looks_like": self.looks_like}
 
     @classmethod
     def from_figures(cls, f: dict, pixel_m: float) -> Measurement:
@@ -85,11 +89,12 @@ class Measurement:
         pixel; a sighting keeps no heading, which identification does not use."""
         return cls(f["length_m"], f["span_m"], f.get("heading_deg", 0.0), f["size_sigma_m"],
                    True, f["sweep_deg"], f["sweep_sigma_deg"], f["length_seen"], pixel_m,
-                   radome_m=f.get("radome_m"))
+                   radome_m=f.get("radome_m"), looks_like=f.get("looks_like"))
 
 
 FIGURES = ("length_m", "span_m", "heading_deg", "size_sigma_m", "sweep_deg", "sweep_sigma_deg",
-           "length_seen", "radome_m")  # an object's fields that hold its measurement
+           "length_seen", "radome_m", "looks_like")  # an object's fields that hold its
+# measurement
 
 
 def box_measurement(box_length: float, box_width: float, axis_deg: float,
@@ -486,7 +491,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
         (length, span), whole = extents((sil_length, sil_span), (length, span), p)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd,
-                       radome_m=radome(c, max(length, span) / res, p) * res)
+                       radome_m=radome(c, max(length, span) / res, p) * res,
+                       looks_like=looks_like(rgb_look(c, box_length, box_width, res)[None])[0])
 
 
 def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams()) -> float:

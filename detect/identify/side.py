@@ -48,7 +48,7 @@ def look(c: np.ndarray, box_length: float, box_width: float, res: float) -> np.n
 
 
 @cache
-def _session(path: Path):
+def session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -59,6 +59,6 @@ def _session(path: Path):
 def along_long_side(looks: np.ndarray, weights: Path = SIDE_WEIGHTS) -> np.ndarray:
     """The probability, for each look (n, 1, LOOK_PX, LOOK_PX), that the fuselage runs along
     the box's long side (the look's columns)."""
-    s = _session(Path(weights))
+    s = session(Path(weights))
     logit = s.run(None, {s.get_inputs()[0].name: looks.astype(np.float32)})[0].reshape(-1)
     return 1 / (1 + np.exp(-logit))

@@ -44,15 +44,17 @@ class SideOptions:
     seed: int = 0
 
 
-def _stack(looks: list[np.ndarray]) -> np.ndarray:
-    return np.stack(looks) if looks else np.zeros((0, 1, LOOK_PX, LOOK_PX), np.float32)
+def side_look(c: np.ndarray, box_length: float, box_width: float) -> np.ndarray:
+    """The fuselage-side model's look at a measurement chip (see `detect.identify.side.look`)."""
+    return look(c, box_length, box_width, MeasureParams.chip_res_m)
 
 
 def real_looks(data: Path, weights: Path, names: list[str], long_box: float, seed: int,
-               turns: tuple[float, ...] = ()) -> np.ndarray:
-    """Looks at the detector's aircraft on the named Airbus images whose box is at least
-    `long_box` times longer than wide (the fuselage along the long side): each box as drawn
-    and, for each of `turns`, turned by up to that many degrees either way (seeded)."""
+               turns: tuple[float, ...] = (), look_of=side_look) -> np.ndarray:
+    """Looks (`look_of(chip, box_length, box_width)`) at the detector's aircraft on the named
+    Airbus images whose box is at least `long_box` times longer than wide (the fuselage along
+    the long side): each box as drawn and, for each of `turns`, turned by up to that many
+    degrees either way (seeded)."""
     from detect.detector.raster import detect_objects
     from detect.detector.slicing import Reader
     from detect.identify.objects import DatasetImage
@@ -72,21 +74,24 @@ def real_looks(data: Path, weights: Path, names: list[str], long_box: float, see
                     for turn in (0.0, *(rng.uniform(-t, t) for t in turns)):
                         c = object_chip(image, None, transform, planes.corners[i],
                                         float(planes.axis_deg[i]) + turn, *box)
-                        out.append(look(c, *box, MeasureParams.chip_res_m))
-    return _stack(out)
+                        out.append(look_of(c, *box))
+    return np.stack(out)
 
 
-def rendered_looks(n: int, seed: int, turned: float) -> tuple[np.ndarray, np.ndarray]:
-    """Looks at `n` rendered aircraft and whether each one's fuselage runs along its box's long
-    side: each on a plain apron, in a box off its true size and angle as a detector's may be
-    (half of them by up to `turned` degrees either way)."""
+def rendered_looks(n: int, seed: int, turned: float, look_of=side_look
+                   ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Looks (`look_of`, as for `real_looks`) at `n` rendered aircraft, whether each one's
+    fuselage runs along its box's long side, and their types: each on a plain apron, in a box
+    off its true size and angle as a detector's may be (half of them by up to `turned` degrees
+    either way)."""
     from detect.synth.shapes import paste, render_sprite, shape_for
 
     rng = np.random.default_rng(seed)
     types = [t.name for t in load_catalogue().values() if not t.is_helicopter]
-    looks, labels = [], []
+    looks, labels, names = [], [], []
     for _ in tqdm(range(n), desc="rendered aircraft", unit="aircraft"):
-        shape = shape_for(str(rng.choice(types)))
+        names.append(str(rng.choice(types)))
+        shape = shape_for(names[-1])
         gsd, heading = rng.uniform(0.25, 1.0), rng.uniform(0, 360)
         size = int((1.6 * max(shape.length, shape.span) + 20) / gsd)
         apron = np.clip(rng.uniform(0.35, 0.75) + rng.normal(0, 0.03, 3), 0, 1)
@@ -109,9 +114,9 @@ def rendered_looks(n: int, seed: int, turned: float) -> tuple[np.ndarray, np.nda
         corners = np.array([[x, y] + su * long / 2 * u + sv * short / 2 * v
                             for su, sv in ((1, 1), (1, -1), (-1, -1), (-1, 1))])
         c = object_chip(dn, None, t, corners, axis % 180, long, short)
-        looks.append(look(c, long, short, MeasureParams.chip_res_m))
+        looks.append(look_of(c, long, short))
         labels.append(along)
-    return np.stack(looks), np.array(labels, np.float32)
+    return np.stack(looks), np.array(labels, np.float32), names
 
 
 def _network():
@@ -139,12 +144,20 @@ def _network():
     return Side()
 
 
-def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int):
-    """Train the network on looks `x` labelled `y` (1: along the long side)."""
+def _along(logits, y):
+    import torch
+
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y)
+
+
+def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, network=_network, loss=_along):
+    """Train a `network()` on looks `x` labelled `y` by `loss(logits, labels)` (by default the
+    side model: 1 where the fuselage runs along the long side), each look with a little
+    noise."""
     import torch
 
     torch.manual_seed(seed)
-    net = _network()
+    net = network()
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 4e-3, total_steps=epochs * (
         (len(x) + 127) // 128))
@@ -154,9 +167,9 @@ def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int):
         net.train()
         for idx in torch.randperm(len(x), generator=gen).split(128):
             xb = xt[idx] + 0.1 * torch.randn(xt[idx].shape, generator=gen)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xb)[:, 0], yt[idx])
+            batch_loss = loss(net(xb), yt[idx])
             opt.zero_grad()
-            loss.backward()
+            batch_loss.backward()
             opt.step()
             sched.step()
     return net.eval()
@@ -170,12 +183,12 @@ def accuracy(net, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(p == (y > 0.5))) if len(y) else float("nan")
 
 
-def export(net, dest: Path) -> None:
-    """Write the network as ONNX (input `look`, (n, 1, LOOK_PX, LOOK_PX); output `logit`)."""
+def export(net, dest: Path, shape: tuple[int, ...] = (1, LOOK_PX, LOOK_PX)) -> None:
+    """Write the network as ONNX (input `look`, (n, *shape); output `logit`)."""
     import torch
 
     with atomic_path(dest) as tmp:
-        torch.onnx.export(net, torch.zeros(1, 1, LOOK_PX, LOOK_PX), str(tmp), dynamo=False,
+        torch.onnx.export(net, torch.zeros(1, *shape), str(tmp), dynamo=False,
                           input_names=["look"], output_names=["logit"],
                           dynamic_axes={"look": {0: "n"}, "logit": {0: "n"}})
 
@@ -191,8 +204,8 @@ def train_side(opts: SideOptions) -> dict:
         train, val = split_by_site(opts.data)
         xr = real_looks(opts.data, opts.weights, train, opts.long_box, opts.seed, (opts.turned,))
         vr = real_looks(opts.data, opts.weights, val, opts.long_box, opts.seed)
-        xs, ys = rendered_looks(opts.rendered, opts.seed, opts.turned)
-        vs, vys = rendered_looks(opts.rendered // 5, opts.seed + 1, opts.turned)
+        xs, ys, _ = rendered_looks(opts.rendered, opts.seed, opts.turned)
+        vs, vys, _ = rendered_looks(opts.rendered // 5, opts.seed + 1, opts.turned)
         with atomic_path(cached) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, xr=xr, vr=vr, xs=xs, ys=ys, vs=vs, vys=vys)
     d = np.load(cached)
@@ -214,8 +227,9 @@ def train_side(opts: SideOptions) -> dict:
     return card
 
 
-def install_side(out: Path, dest: Path) -> None:
-    """Copy the trained model and its card (`dest` with .json) into place, atomically."""
+def install_model(trained: Path, dest: Path) -> None:
+    """Copy a trained model (`trained` with .onnx) and its card (.json) to `dest` with those
+    suffixes, atomically."""
     for suffix in (".onnx", ".json"):
         with atomic_path(dest.with_suffix(suffix)) as tmp:
-            tmp.write_bytes((out / "fuselage-side").with_suffix(suffix).read_bytes())
+            tmp.write_bytes(trained.with_suffix(suffix).read_bytes())

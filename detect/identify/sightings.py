@@ -38,7 +38,7 @@ class SightingParams:
 
 
 _FIGURES = tuple(k for k in FIGURES if k != "heading_deg")  # what a sighting keeps
-_LATER = ("radome_m",)  # figures that rows measured before they were kept lack
+_LATER = ("radome_m", "looks_like")  # figures that rows measured before they were kept lack
 
 
 def sighting(props: dict) -> dict | None:
