@@ -15,6 +15,7 @@ from detect.identify.appearance_train import appearance_look
 from detect.identify.catalogue import get_type, load_catalogue
 from detect.identify.match import MatchParams, identify, look_odds, site_prior
 from detect.identify.measure import Measurement, extents, measure, sweep_sigma
+from detect.identify.objects import identified
 from detect.identify.side import along_long_side
 from detect.identify.side_train import SideOptions, rendered_looks
 from detect.identify.sightings import follow
@@ -66,6 +67,19 @@ def test_an_object_far_from_every_type_is_unknown_with_its_measurements():
     r = identify(_m(120.0, 12.0), "aircraft")
     assert r.type == "unknown" and r.level == "unknown"
     assert "length 120.0 m" in r.evidence
+
+
+def test_an_aircraft_read_across_that_fits_nothing_is_identified_the_other_way_round():
+    """A Su-34 whose fuselage's side of the box was misread (14.7 m long, 23.3 m span) fits no
+    type; read the other way it is named, its figures turned with it, and its evidence says
+    so. One that fits a type as measured is left as it is."""
+    across = Measurement(14.7, 23.3, 30.0, 0.6, True, sweep_deg=20.0, pixel_m=1.0)
+    assert identify(across, "aircraft", MILITARY).type == "unknown"
+    m, ident = identified(across, "aircraft", MILITARY)
+    assert "Su-34" in ident.type.split(" or ") and "read across" in ident.evidence
+    assert (m.length_m, m.span_m, m.heading_deg, m.sweep_deg) == (23.3, 14.7, 120.0, None)
+    along = Measurement(23.3, 14.7, 30.0, 0.6, True, pixel_m=1.0)
+    assert identified(along, "aircraft", MILITARY)[0] is along
 
 
 def test_figures_that_fit_several_types_about_as_well_are_a_guess_that_says_so():

@@ -5,7 +5,7 @@ uncertainty that follows from the pixel size and the segmentation."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -82,6 +82,12 @@ class Measurement:
                 "length_seen": bool(self.length_seen),
                 "radome_m": None if self.radome_m is None else round(self.radome_m, 1),
                 "looks_like": self.looks_like}
+
+    def read_across(self) -> Measurement:
+        """The measurement with length and span swapped and the heading turned a right angle
+        (its sweep, read along the wrong axis, dropped)."""
+        return replace(self, length_m=self.span_m, span_m=self.length_m, sweep_deg=None,
+                       heading_deg=(self.heading_deg + 90) % 360)
 
     @classmethod
     def from_figures(cls, f: dict, pixel_m: float) -> Measurement:

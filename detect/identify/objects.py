@@ -8,8 +8,8 @@ import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from detect.identify.match import IDENTITY, Prior, identify
-from detect.identify.measure import FIGURES, box_measurement, measure
+from detect.identify.match import IDENTITY, Identification, Prior, identify
+from detect.identify.measure import FIGURES, Measurement, box_measurement, measure
 from detect.objects import Objects
 
 
@@ -30,6 +30,22 @@ class DatasetImage:
         return img, window_transform(win, self.ds.transform), None
 
 
+def identified(m: Measurement, klass: str, prior: Prior | None
+               ) -> tuple[Measurement, Identification]:
+    """The measurement and its identification; where no type fits an aircraft measured wider
+    than long, but one fits it read the other way round (the fuselage's side of its box
+    misread: most aircraft are longer than their span), that reading."""
+    ident = identify(m, klass, prior)
+    if ident.level != "unknown" or klass != "aircraft" or not m.ok or m.span_m <= m.length_m:
+        return m, ident
+    turned = m.read_across()
+    other = identify(turned, klass, prior)
+    if other.level == "unknown":
+        return m, ident
+    return turned, replace(other, evidence=f"{other.evidence}; read across the box's other "
+                                           "side, for no type fits it as first measured")
+
+
 def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,
                      scale_sigma: float = 0.0) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
@@ -48,8 +64,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
             image, transform, reference = source.around(objects.corners[i])
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
                         objects.klass[i] == "helicopter", gsd, reference)
-        m = replace(m, scale_sigma=scale_sigma)
-        ident = identify(m, objects.klass[i], prior)
+        m, ident = identified(replace(m, scale_sigma=scale_sigma), objects.klass[i], prior)
         for key, value in (*m.figures().items(), *ident.fields().items()):
             fields[key].append(value)
     extra = dict(objects.extra)
