@@ -459,14 +459,15 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     silhouette far cleaner when it is given.
 
     The fuselage-side model tells which side of the box is the fuselage (see
-    `detect.identify.side`); the silhouette tells where the nose is and the wing sweep (where
-    it is whole), and the extents with the box (see `extents`), the box first cut
-    to all that differs from the apron (see `_trimmed`); their disagreement widens the
-    uncertainty. A dark shape (`Silhouette.dark`) gives the extents alone: around it the
-    detector's box runs as long as the blurred rim. So does a painted one (`Silhouette.painted`),
-    neither grown beyond the box nor under `trim_to` of it, where it lost parts: its paint
-    outlines it more closely than a box that may run wide over its shadow. A helicopter lies
-    along a side of its box (see `_helicopter_heading`)."""
+    `detect.identify.side`), and the look-class model what it looks like (`looks_like`, see
+    `detect.identify.appearance`), both from the box as the detector drew it; the silhouette
+    tells where the nose is and the wing sweep (where it is whole), and the extents with the box
+    (see `extents`), the box first cut to all that differs from the apron (see `_trimmed`);
+    their disagreement widens the uncertainty. A dark shape (`Silhouette.dark`) gives the
+    extents alone: around it the detector's box runs as long as the blurred rim. So does a
+    painted one (`Silhouette.painted`), neither grown beyond the box nor under `trim_to` of it,
+    where it lost parts: its paint outlines it more closely than a box that may run wide over
+    its shadow. A helicopter lies along a side of its box (see `_helicopter_heading`)."""
     res = p.chip_res_m
     c = object_chip(image, crs, transform, corners, axis_deg, box_length, box_width, res)
     r = None if reference is None else object_chip(reference, crs, transform, corners,
@@ -479,6 +480,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
     fuselage_on_long = along_long_side(look(c, box_length, box_width, res)[None])[0] >= 0.5
+    seen = looks_like(rgb_look(c, box_length, box_width, res)[None])[0]
     sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if fuselage_on_long else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:
@@ -498,7 +500,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd,
                        radome_m=radome(c, max(length, span) / res, p) * res,
-                       looks_like=looks_like(rgb_look(c, box_length, box_width, res)[None])[0])
+                       looks_like=seen)
 
 
 def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams()) -> float:
