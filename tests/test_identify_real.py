@@ -32,7 +32,7 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.3, 0.5 and 0.7 m:
-    69 of 75 found, 40 right, 52 right among the answer and its two alternatives, 18 answered
+    69 of 75 found, 41 right, 53 right among the answer and its two alternatives, 18 answered
     in another role than their own, most of them guesses at low confidence that no summary
     names (a pixel rounded the other way moves one or two). The look model
     (`detect.identify.appearance`) learned from the tuned part only (before it: 23 right, 40
