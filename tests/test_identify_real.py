@@ -7,6 +7,7 @@ import pytest
 
 from detect.detector.model import DEFAULT_WEIGHTS
 from detect.identify.catalogue import types_named
+from detect.identify.typed import Variants, typed_looks
 from detect.track import axis_diff
 from tests.crops import CROPS, read_crops, run_trials
 from tests.rasters import measured_airliners
@@ -47,6 +48,20 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     assert len(reported) == 75
     assert found >= 67
     assert right >= 38 and top3 >= 50 and role_errors <= 20
+
+
+def test_the_look_model_learns_only_the_tuned_crops_and_the_mar20_sample():
+    """The typed real aircraft the look-class model learns from are the crops' tuned part
+    where the detector finds them (the reported part never) and the MAR20 sample's Su-35s,
+    Su-34s and C-130s."""
+    if not (CROPS / "labels.csv").exists():
+        pytest.skip("real crops not available (../shared/data/ru-aircraft-crops)")
+    one = Variants(variants=1)
+    typed = typed_looks(CROPS, DEFAULT_WEIGHTS, one, 0, lambda c, a, b: c)
+    tuned = [c for c in read_crops() if c.part == "tune"]
+    assert 21 + 23 <= len(typed) <= len(tuned) + 23
+    assert {t for _, t in typed} <= {c.types for c in tuned} | {("Su-35",), ("Su-34",),
+                                                               ("C-130",)}
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):

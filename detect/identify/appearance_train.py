@@ -18,25 +18,19 @@ detector's features, learned from thousands of real aircraft, carry over.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
-from rasterio.io import MemoryFile
-from rasterio.transform import from_origin
 from tqdm import tqdm
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
 from detect.identify.appearance import CLASSES, LOOK_PX, look_class, rgb_look
 from detect.identify.catalogue import get_type
-from detect.identify.crops import read_crops, read_mar20
-from detect.identify.measure import MeasureParams, object_chip
+from detect.identify.measure import MeasureParams
 from detect.identify.side_train import export, real_looks, rendered_looks
-
-UTM, UTM_ORIGIN = "EPSG:32637", (500000.0, 4000000.0)  # where a crop is set to be detected
+from detect.identify.typed import Variants, typed_looks
 
 
 @dataclass(frozen=True)
@@ -46,86 +40,13 @@ class AppearanceOptions:
     weights: Path  # the detector whose boxes the model learns to read
     out: Path
     rendered: int = 4000  # rendered aircraft to learn from (and a fifth as many to validate)
-    variants: int = 16  # looks at each real military aircraft
-    scale_error: float = 0.15  # its pixel size is set from its type's size within 1 -+ this
-    gsd_range: tuple[float, float] = (0.3, 0.8)  # and it is resampled into this range
-    margin_m: float = 40.0  # ground metres of border colour set around a crop (as the crops'
-    # trials set it)
+    typed: Variants = Variants()  # how each real military aircraft is looked at
     airliner_every: int = 2  # real airliners from every this many Airbus training images
-    turned: float = 30.0  # half of the boxes are off their aircraft by up to this many degrees
+    turned: float = 30.0  # half of the rendered aircraft's boxes are off by up to this many
+    # degrees
     steps: int = 300  # full-batch steps of the linear layer's training
     weight_decay: float = 1e-3
     seed: int = 0
-
-
-def _extent_m(types: tuple[str, ...]) -> float:
-    """The catalogue's larger extent (a box's long side), averaged over the types."""
-    return float(np.mean([max(get_type(t).length_m, get_type(t).span_m) for t in types]))
-
-
-def _box(corners: np.ndarray) -> tuple[float, float, float]:
-    """Long side, short side and the long side's azimuth (degrees, map coordinates north up)
-    of a box's corners (4, 2)."""
-    a, b = corners[1] - corners[0], corners[2] - corners[1]
-    long, short = (a, b) if np.hypot(*a) >= np.hypot(*b) else (b, a)
-    return float(np.hypot(*long)), float(np.hypot(*short)), math.degrees(
-        math.atan2(long[0], long[1])) % 180
-
-
-def detected_box(rgb: np.ndarray, extent_m: float, weights: Path) -> np.ndarray | None:
-    """The corners (image pixels) of the detector's aircraft nearest the image's centre, the
-    image read as if its aircraft filled most of it (`extent_m` over 0.8 of its side)."""
-    from detect.detector.raster import detect_objects
-
-    gsd = extent_m / (0.8 * max(rgb.shape[:2]))
-    h, w = rgb.shape[:2]
-    transform = from_origin(*UTM_ORIGIN, gsd, gsd)
-    with MemoryFile() as mem, mem.open(driver="GTiff", width=w, height=h, count=3,
-                                       dtype="uint8", crs=UTM, transform=transform) as ds:
-        ds.write(rgb.transpose(2, 0, 1))
-        found = detect_objects(ds, weights, conf=0.05)
-    planes = np.flatnonzero(found.klass == "aircraft")
-    if not len(planes):
-        return None
-    centres = found.corners[planes].mean(axis=1)
-    i = planes[np.argmin(np.linalg.norm(centres - transform @ (w / 2, h / 2), axis=1))]
-    cols, rows = ~transform @ (found.corners[i][:, 0], found.corners[i][:, 1])
-    return np.stack([cols, rows], axis=1)
-
-
-def _padded(rgb: np.ndarray, pad: int) -> np.ndarray:
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    return cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
-                              value=np.median(border, axis=0).tolist())
-
-
-def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
-                  rng: np.random.Generator, opts: AppearanceOptions, margin: bool
-                  ) -> list[np.ndarray]:
-    """`opts.variants` looks at the aircraft in box `corners` (image pixels) of `rgb`: each at
-    a pixel size that makes the box `extent_m` long (within `scale_error`), resampled into
-    `gsd_range`, with `margin`: set on `margin_m` of its border colour first, and boxed as a
-    detector may (off by up to `turned` degrees)."""
-    out = []
-    long_px = _box(corners)[0]
-    for _ in range(opts.variants):
-        gsd = rng.uniform(*opts.gsd_range)
-        k = extent_m / long_px * rng.uniform(1 - opts.scale_error, 1 + opts.scale_error) / gsd
-        size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else
-                           cv2.INTER_LINEAR)
-        pad = round(opts.margin_m / gsd) if margin else 0
-        image = _padded(small, pad) if margin else small
-        t = from_origin(0, image.shape[0] * gsd, gsd, gsd)
-        cols, rows = (corners * k + pad).T
-        mapped = np.stack(t @ (cols, rows), axis=1)
-        long, short, axis = _box(mapped)
-        long, short = long * rng.uniform(0.9, 1.05), short * rng.uniform(0.85, 1.05)
-        axis += rng.choice([rng.normal(0, 3), rng.uniform(-opts.turned, opts.turned)])
-        c = object_chip(image.transpose(2, 0, 1).astype(np.float32), None, t, mapped, axis,
-                        long, short)
-        out.append(appearance_look(c, long, short))
-    return out
 
 
 def appearance_look(c: np.ndarray, box_length: float, box_width: float) -> np.ndarray:
@@ -136,20 +57,11 @@ def appearance_look(c: np.ndarray, box_length: float, box_width: float) -> np.nd
 
 def military_looks(opts: AppearanceOptions) -> tuple[list[np.ndarray], list[str]]:
     """Looks at the crops' tune part and the MAR20 sample, and their look classes."""
-    rng = np.random.default_rng(opts.seed)
     looks, classes = [], []
-    crops = [c for c in read_crops(opts.crops) if c.part == "tune"]
-    for crop in tqdm(crops, desc="real military crops", unit="crop"):
-        rgb = cv2.imread(str(crop.path))[..., ::-1]
-        extent = _extent_m(crop.types)
-        box = detected_box(rgb, extent, opts.weights)
-        if box is not None:
-            looks += variant_looks(rgb, box, extent, rng, opts, True)
-            classes += [look_class(get_type(crop.types[0]))] * opts.variants
-    for path, name, box in tqdm(read_mar20(opts.crops), desc="MAR20 aircraft", unit="aircraft"):
-        rgb = cv2.imread(str(path))[..., ::-1]
-        looks += variant_looks(rgb, box, _extent_m((name,)), rng, opts, False)
-        classes += [look_class(get_type(name))] * opts.variants
+    for seen, types in typed_looks(opts.crops, opts.weights, opts.typed, opts.seed,
+                                   appearance_look):
+        looks += seen
+        classes += [look_class(get_type(types[0]))] * len(seen)
     return looks, classes
 
 
@@ -293,9 +205,7 @@ def train_appearance(opts: AppearanceOptions) -> dict:
     card = {"classes": list(CLASSES),
             "options": {"data": str(opts.data), "crops": str(opts.crops),
                         "detector": opts.weights.name, "detector_sha256": sha256(opts.weights),
-                        "rendered": opts.rendered, "variants": opts.variants,
-                        "scale_error": opts.scale_error, "gsd_range": list(opts.gsd_range),
-                        "margin_m": opts.margin_m,
+                        "rendered": opts.rendered, "typed": asdict(opts.typed),
                         "airliner_every": opts.airliner_every, "turned": opts.turned,
                         "steps": opts.steps, "weight_decay": opts.weight_decay,
                         "seed": opts.seed},
