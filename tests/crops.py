@@ -27,7 +27,6 @@ from detect.detector.model import DEFAULT_WEIGHTS
 from detect.detector.raster import detect_objects
 from detect.find import find_objects
 from detect.identify import crops
-from detect.identify.catalogue import load_catalogue
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
 from tests.rasters import ORIGIN, write_tif
@@ -58,11 +57,6 @@ class Trial:
     radome_m: float | None = None
 
 
-def _extent_m(crop: Crop) -> float:
-    types = load_catalogue()
-    return float(np.mean([max(types[t].length_m, types[t].span_m) for t in crop.types]))
-
-
 def _central(objects, centre: np.ndarray) -> int | None:
     """The aircraft nearest the image's centre (index into `objects`), if any."""
     planes = np.flatnonzero(objects.klass == "aircraft")
@@ -77,9 +71,10 @@ def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
 
 
 def box_px(crop: Crop, folder: Path) -> float | None:
-    """The long side, in the crop's pixels, of the detector's box around its aircraft."""
+    """The long side, in the crop's pixels, of the detector's box around its aircraft (in the
+    ground metres of a GeoTIFF's CRS, as the trials' boxes are)."""
     rgb = cv2.imread(str(crop.path))[..., ::-1]
-    guess = _extent_m(crop) / (0.8 * max(rgb.shape[:2]))  # the aircraft fills most of it
+    guess = crop.extent_m / (0.8 * max(rgb.shape[:2]))  # the aircraft fills most of it
     path = _geotiff(folder / "probe.tif", rgb, guess)
     with rasterio.open(path) as ds:
         found = detect_objects(ds, DEFAULT_WEIGHTS, conf=0.05)
@@ -93,7 +88,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
     factor)."""
     rng = np.random.default_rng([seed, zlib.crc32(crop.path.name.encode()), round(gsd * 10)])
     factor = float(rng.uniform(1 - SCALE_ERROR, 1 + SCALE_ERROR))
-    crop_gsd = _extent_m(crop) / long_px * factor
+    crop_gsd = crop.extent_m / long_px * factor
     rgb = cv2.imread(str(crop.path))[..., ::-1]
     k = crop_gsd / gsd
     size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))

@@ -105,7 +105,8 @@ def backbone(detector: Path):
 
 
 def features(net, looks: np.ndarray) -> np.ndarray:
-    """The backbone's features of 8-bit looks (n, 3, LOOK_PX, LOOK_PX), in batches."""
+    """What `net` (the backbone, or the whole model) gives for 8-bit looks (n, 3, LOOK_PX,
+    LOOK_PX), in batches."""
     import torch
 
     out = []
@@ -157,14 +158,9 @@ def fit_head(f: np.ndarray, y: np.ndarray, opts: AppearanceOptions):
 
 def accuracy(net, x: np.ndarray, y: np.ndarray) -> float:
     """The share of 8-bit looks `x` whose likeliest class is `y`."""
-    import torch
-
     if not len(y):
         return float("nan")
-    with torch.no_grad():
-        p = np.concatenate([net(torch.from_numpy(x[i:i + 64].astype(np.float32) / 255))
-                            .argmax(dim=1).numpy() for i in range(0, len(x), 64)])
-    return float(np.mean(p == y))
+    return float(np.mean(features(net, x).argmax(axis=1) == y))
 
 
 def _labels(classes: list[str]) -> np.ndarray:

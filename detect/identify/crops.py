@@ -43,6 +43,15 @@ class Crop:
     def role(self) -> str:
         return get_type(self.types[0]).role
 
+    @property
+    def extent_m(self) -> float:
+        return extent_m(self.types)
+
+
+def extent_m(types: tuple[str, ...]) -> float:
+    """The catalogue's larger extent (a box's long side), averaged over the types."""
+    return float(np.mean([max(get_type(t).length_m, get_type(t).span_m) for t in types]))
+
 
 def read_crops(root: Path) -> list[Crop]:
     """The crops listed in `root/labels.csv`, each with its part."""

@@ -15,8 +15,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from tqdm import tqdm
 
-from detect.identify.catalogue import get_type
-from detect.identify.crops import read_crops, read_mar20
+from detect.identify.crops import extent_m, read_crops, read_mar20
 from detect.identify.measure import object_chip
 
 UTM, UTM_ORIGIN = "EPSG:32637", (500000.0, 4000000.0)  # where a crop is set to be detected
@@ -34,12 +33,7 @@ class Variants:
     turned: float = 30.0  # half of the boxes are off their aircraft by up to this many degrees
 
 
-def _extent_m(types: tuple[str, ...]) -> float:
-    """The catalogue's larger extent (a box's long side), averaged over the types."""
-    return float(np.mean([max(get_type(t).length_m, get_type(t).span_m) for t in types]))
-
-
-def _box(corners: np.ndarray) -> tuple[float, float, float]:
+def box_sides(corners: np.ndarray) -> tuple[float, float, float]:
     """Long side, short side and the long side's azimuth (degrees, map coordinates north up)
     of a box's corners (4, 2)."""
     a, b = corners[1] - corners[0], corners[2] - corners[1]
@@ -83,7 +77,7 @@ def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
     (within `scale_error`), resampled into `gsd_range`, with `margin`: set on `margin_m` of its
     border colour first, and boxed as a detector may (off by up to `turned` degrees)."""
     out = []
-    long_px = _box(corners)[0]
+    long_px = box_sides(corners)[0]
     for _ in range(opts.variants):
         gsd = rng.uniform(*opts.gsd_range)
         k = extent_m / long_px * rng.uniform(1 - opts.scale_error, 1 + opts.scale_error) / gsd
@@ -95,7 +89,7 @@ def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
         t = from_origin(0, image.shape[0] * gsd, gsd, gsd)
         cols, rows = (corners * k + pad).T
         mapped = np.stack(t @ (cols, rows), axis=1)
-        long, short, axis = _box(mapped)
+        long, short, axis = box_sides(mapped)
         long, short = long * rng.uniform(0.9, 1.05), short * rng.uniform(0.85, 1.05)
         axis += rng.choice([rng.normal(0, 3), rng.uniform(-opts.turned, opts.turned)])
         c = object_chip(image.transpose(2, 0, 1).astype(np.float32), None, t, mapped, axis,
@@ -115,12 +109,12 @@ def typed_looks(crops: Path, weights: Path, opts: Variants, seed: int, look_of
     for crop in tqdm([c for c in read_crops(crops) if c.part == "tune"],
                      desc="real military crops", unit="crop"):
         rgb = cv2.imread(str(crop.path))[..., ::-1]
-        extent = _extent_m(crop.types)
-        box = detected_box(rgb, extent, weights)
+        box = detected_box(rgb, crop.extent_m, weights)
         if box is not None:
-            out.append((variant_looks(rgb, box, extent, rng, opts, True, look_of), crop.types))
+            out.append((variant_looks(rgb, box, crop.extent_m, rng, opts, True, look_of),
+                         crop.types))
     for path, name, box in tqdm(read_mar20(crops), desc="MAR20 aircraft", unit="aircraft"):
         rgb = cv2.imread(str(path))[..., ::-1]
-        out.append((variant_looks(rgb, box, _extent_m((name,)), rng, opts, False, look_of),
+        out.append((variant_looks(rgb, box, extent_m((name,)), rng, opts, False, look_of),
                     (name,)))
     return out
