@@ -622,10 +622,11 @@ def test_the_fuselage_side_model_tells_a_fuselage_from_a_wing_either_way_round()
     among them) the model finds the fuselage's side of the box, answers alike for a look's
     mirror images and the other side for the look transposed."""
     looks, along, _ = rendered_looks(60, 7, SideOptions.turned)
+    looks = looks.astype(np.float32) / 255
     p = along_long_side(looks)
     assert 0 < along.mean() < 1
     assert np.mean((p >= 0.5) == (along > 0.5)) >= 0.95
     for mirrored in (looks[..., ::-1], looks[..., ::-1, :]):
-        np.testing.assert_allclose(along_long_side(mirrored.copy()), p, atol=1e-5)
+        np.testing.assert_allclose(along_long_side(mirrored.copy()), p, atol=1e-4)
     np.testing.assert_allclose(along_long_side(looks.transpose(0, 1, 3, 2).copy()), 1 - p,
-                               atol=1e-5)
+                               atol=1e-4)

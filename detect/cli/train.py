@@ -72,7 +72,8 @@ def train(data: Path, base: Path, out: Path, epochs: int, imgsz: int, batch: int
 @DETECTOR
 @_model_out("runs/side")
 @RENDERED
-@click.option("--epochs", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 10000), default=300, show_default=True,
+              help="Full-batch passes of the linear layer's training.")
 @_install("weights/fuselage-side.onnx")
 @clean_errors
 def train_side(data: Path, weights: Path | None, out: Path, rendered: int, epochs: int,

@@ -18,12 +18,11 @@ import json
 from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from detect.detector.model import WEIGHTS_DIR
 from detect.identify.catalogue import CIVIL_ROLES, AircraftType
-from detect.identify.side import session
+from detect.identify.side import rgb_window, session
 
 APPEARANCE_WEIGHTS = WEIGHTS_DIR / "appearance.onnx"
 LOOK_PX = 96  # the look's side in pixels
@@ -46,14 +45,8 @@ def rgb_look(c: np.ndarray, box_length: float, box_width: float, res: float) -> 
     """The model's input, (3, LOOK_PX, LOOK_PX) float32 in 0-1, from a measurement chip (rows,
     cols, bands in 0-255, the box at its centre, `res` metres a pixel): the square `LOOK_SPAN`
     times the box's long side about its centre, averaged down."""
-    n = c.shape[0]
-    half = min(LOOK_SPAN * max(box_length, box_width) / res, n) / 2
-    a, b = int(round(n / 2 - half)), int(round(n / 2 + half))
-    part = np.clip(c[max(a, 0):b, max(a, 0):b, :3], 0, 255).astype(np.float32)
-    if part.shape[2] == 1:  # a grey image
-        part = np.repeat(part, 3, axis=2)
-    return (cv2.resize(part, (LOOK_PX, LOOK_PX), interpolation=cv2.INTER_AREA) / 255
-            ).transpose(2, 0, 1)
+    side = LOOK_SPAN * max(box_length, box_width) / res
+    return rgb_window(c, side, side, LOOK_PX)
 
 
 @cache

@@ -27,9 +27,10 @@ from tqdm import tqdm
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
 from detect.identify.appearance import CLASSES, LOOK_PX, look_class, rgb_look
+from detect.identify.backbone import backbone, export, features
 from detect.identify.catalogue import get_type
 from detect.identify.measure import MeasureParams
-from detect.identify.side_train import export, real_looks, rendered_looks
+from detect.identify.side_train import real_looks, rendered_looks
 from detect.identify.typed import Variants, typed_looks
 
 
@@ -63,57 +64,6 @@ def military_looks(opts: AppearanceOptions) -> tuple[list[np.ndarray], list[str]
         looks += seen
         classes += [look_class(get_type(types[0]))] * len(seen)
     return looks, classes
-
-
-def _turns(x) -> list:
-    """A batch of looks turned by right angles and mirrored: the eight of each."""
-    import torch
-
-    return [torch.flip(y, d) if d else y for y in (x, x.transpose(2, 3))
-            for d in ((), (2,), (3,), (2, 3))]
-
-
-def backbone(detector: Path):
-    """The detector's convolutional layers up to its last (SPPF) block, frozen, giving the mean
-    over the image of three of their outputs (strides 8, 16 and 32), over the look's turns."""
-    import torch
-    from torch import nn
-    from ultralytics import YOLO
-
-    layers = YOLO(str(detector.with_suffix(".pt"))).model.float().eval().model[:10]
-
-    class Backbone(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.layers = layers
-
-        def forward(self, x):
-            out = []
-            for y in _turns(x):
-                got = []
-                for i, layer in enumerate(self.layers):
-                    y = layer(y)
-                    if i in (4, 6, 9):
-                        got.append(y.mean(dim=(2, 3)))
-                out.append(torch.cat(got, 1))
-            return sum(out) / len(out)
-
-    net = Backbone().eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
-
-
-def features(net, looks: np.ndarray) -> np.ndarray:
-    """What `net` (the backbone, or the whole model) gives for 8-bit looks (n, 3, LOOK_PX,
-    LOOK_PX), in batches."""
-    import torch
-
-    out = []
-    with torch.no_grad():
-        for i in tqdm(range(0, len(looks), 64), desc="features", unit="batch"):
-            out.append(net(torch.from_numpy(looks[i:i + 64].astype(np.float32) / 255)).numpy())
-    return np.concatenate(out)
 
 
 def appearance_network(net, head, mean: np.ndarray, scale: np.ndarray):

@@ -218,6 +218,14 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
                                  for n in others[:mp.alternatives]])
 
 
+def catalogue_fit(m: Measurement, klass: str, prior: Prior | None = None,
+                  mp: MatchParams = MatchParams()) -> float:
+    """How likely the measurement is under the catalogue: each family's likelihood (its
+    likeliest member's, weighed by `prior`, the radome and the look), summed, and that of an
+    aircraft the catalogue lacks (`off_catalogue`)."""
+    return _identified(m, klass, prior, (), mp)[2] + mp.off_catalogue
+
+
 def _identified(m: Measurement, klass: str, prior: Prior | None,
                 earlier: Sequence[Measurement], mp: MatchParams
                 ) -> tuple[Identification, dict[str, float], float]:

@@ -72,6 +72,8 @@ class Measurement:
     # where one was looked for and none found, None where none was looked for
     looks_like: dict[str, float] | None = None  # the probability of each look class
     # (`detect.identify.appearance`); None where the aircraft was not looked at
+    fuselage_p: float | None = None  # the fuselage-side model's probability that the fuselage
+    # runs along `length_m` (`detect.identify.side`); None where it was not asked
 
     def figures(self) -> dict:
         """The measurement as an object's fields (`FIGURES`), rounded as stored."""
@@ -87,7 +89,8 @@ class Measurement:
         """The measurement with length and span swapped and the heading turned a right angle
         (its sweep, read along the wrong axis, dropped)."""
         return replace(self, length_m=self.span_m, span_m=self.length_m, sweep_deg=None,
-                       heading_deg=(self.heading_deg + 90) % 360)
+                       heading_deg=(self.heading_deg + 90) % 360,
+                       fuselage_p=None if self.fuselage_p is None else 1 - self.fuselage_p)
 
     @classmethod
     def from_figures(cls, f: dict, pixel_m: float) -> Measurement:
@@ -479,7 +482,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
                            _helicopter_heading(sil, axis_deg, p), gsd, p)
     if sil.found.sum() < 12:
         return box_measurement(box_length, box_width, axis_deg, gsd)
-    fuselage_on_long = along_long_side(look(c, box_length, box_width, res)[None])[0] >= 0.5
+    on_long = float(along_long_side(look(c, box_length, box_width, res)[None])[0])
+    fuselage_on_long = on_long >= 0.5
     seen = looks_like(rgb_look(c, box_length, box_width, res)[None])[0]
     sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if fuselage_on_long else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
@@ -500,7 +504,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd,
                        radome_m=radome(c, max(length, span) / res, p) * res,
-                       looks_like=seen)
+                       looks_like=seen, fuselage_p=max(on_long, 1 - on_long))
 
 
 def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams()) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from detect.identify.match import IDENTITY, Identification, Prior, identify
+from detect.identify.match import IDENTITY, Identification, Prior, catalogue_fit, identify
 from detect.identify.measure import FIGURES, Measurement, box_measurement, measure
 from detect.objects import Objects
 
@@ -32,18 +32,25 @@ class DatasetImage:
 
 def identified(m: Measurement, klass: str, prior: Prior | None
                ) -> tuple[Measurement, Identification]:
-    """The measurement and its identification; where no type fits an aircraft measured wider
-    than long, but one fits it read the other way round (the fuselage's side of its box
-    misread: most aircraft are longer than their span), that reading."""
+    """An aircraft's measurement read along the side of its box that more likely holds the
+    fuselage, and its identification. Each reading is as likely as the fuselage-side model
+    says (`Measurement.fuselage_p`, even where it was not asked) times how well its figures
+    fit the catalogue's types as `prior` weighs them (`catalogue_fit`): the box's proportions
+    tell its side only through the types the aircraft may be, for an airliner's span never
+    much exceeds its length and a straight-winged transport's does."""
     ident = identify(m, klass, prior)
-    if ident.level != "unknown" or klass != "aircraft" or not m.ok or m.span_m <= m.length_m:
+    if klass != "aircraft" or not m.ok:
         return m, ident
     turned = m.read_across()
-    other = identify(turned, klass, prior)
-    if other.level == "unknown":
+    side = 0.5 if m.fuselage_p is None else m.fuselage_p
+    odds = (1 - side) * catalogue_fit(turned, klass, prior) / (
+        side * catalogue_fit(m, klass, prior))
+    if odds <= 1:
         return m, ident
+    other = identify(turned, klass, prior)
     return turned, replace(other, evidence=f"{other.evidence}; read across the box's other "
-                                           "side, for no type fits it as first measured")
+                                           f"side, {odds:.0f} times likelier over the "
+                                           "catalogue's types")
 
 
 def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,

@@ -6,8 +6,10 @@ civil airport puts the fuselage along the long side (the stubbiest airliners, th
 B747, span at most 1.10 times their length). Rendered aircraft: every fixed-wing type of the
 catalogue (transports whose span exceeds their length among them) at a random pixel size,
 heading, sun and apron, with a box a detector might draw. The validation sites are kept out for
-reporting. The model (PyTorch, exported to ONNX) answers the same for a look's mirror images
-and the opposite for it transposed: both are built into it.
+reporting. The detector's backbone is kept as it is (`detect.identify.backbone.axis_backbone`:
+the look's features less those of it transposed, computed once) and only a linear layer without
+bias is learned over them, so that the model (PyTorch, exported to ONNX) answers the same for a
+look's mirror images and the opposite for it transposed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tqdm import tqdm
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
+from detect.identify.backbone import axis_backbone, export, features
 from detect.identify.catalogue import load_catalogue
 from detect.identify.measure import MeasureParams, object_chip
 from detect.identify.side import LOOK_PX, look
@@ -40,13 +43,16 @@ class SideOptions:
     # spans more than 1.10 times its length)
     turned: float = 30.0  # boxes are also learned from turned by up to this many degrees either
     # way: a detector's box may lie that far off a real aircraft, whose side is still the nearer
-    epochs: int = 20
+    epochs: int = 300  # full-batch passes of the linear layer's training
+    weight_decay: float = 1e-4
     seed: int = 0
 
 
 def side_look(c: np.ndarray, box_length: float, box_width: float) -> np.ndarray:
-    """The fuselage-side model's look at a measurement chip (see `detect.identify.side.look`)."""
-    return look(c, box_length, box_width, MeasureParams.chip_res_m)
+    """The fuselage-side model's look at a measurement chip (see `detect.identify.side.look`),
+    stored as 8-bit."""
+    return np.round(look(c, box_length, box_width, MeasureParams.chip_res_m) * 255).astype(
+        np.uint8)
 
 
 def real_looks(data: Path, weights: Path, names: list[str], long_box: float, seed: int,
@@ -119,78 +125,49 @@ def rendered_looks(n: int, seed: int, turned: float, look_of=side_look
     return np.stack(looks), np.array(labels, np.float32), names
 
 
-def _network():
-    """The model: a small CNN `g` scored on the look's four mirror images, minus the same on
-    it transposed (logit of the fuselage along the columns)."""
+def side_network(net, w: np.ndarray, scale: np.ndarray):
+    """The model: the backbone's axis features `net` (see `axis_backbone`), scaled, weighed by
+    `w` (the logit of the fuselage along the look's columns)."""
     import torch
     from torch import nn
-
-    def block(a: int, b: int) -> list:
-        return [nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b), nn.ReLU(), nn.MaxPool2d(2)]
 
     class Side(nn.Module):
         def __init__(self):
             super().__init__()
-            self.g = nn.Sequential(*block(1, 12), *block(12, 24), *block(24, 48),
-                                   nn.Conv2d(48, 48, 3, padding=1), nn.ReLU(),
-                                   nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(48, 1))
-
-        def mirrored(self, x):
-            return sum(self.g(torch.flip(x, d) if d else x) for d in ((), (2,), (3,), (2, 3))) / 4
+            self.net = net
+            self.register_buffer("w", torch.from_numpy((w / scale).astype(np.float32)[:, None]))
 
         def forward(self, x):
-            return self.mirrored(x) - self.mirrored(x.transpose(2, 3))
+            return self.net(x) @ self.w
 
-    return Side()
+    return Side().eval()
 
 
-def _along(logits, y):
+def fit_side(f: np.ndarray, y: np.ndarray, opts: SideOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of a linear layer without bias over the axis features `f`, each scaled by its
+    spread (not centred: a look transposed must get the opposite logit), learned full-batch
+    from `y` (1 where the fuselage runs along the long side), and that scale."""
     import torch
 
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y)
-
-
-def fit(x: np.ndarray, y: np.ndarray, epochs: int, seed: int, network=_network, loss=_along):
-    """Train a `network()` on looks `x` labelled `y` by `loss(logits, labels)` (by default the
-    side model: 1 where the fuselage runs along the long side), each look with a little
-    noise."""
-    import torch
-
-    torch.manual_seed(seed)
-    net = network()
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 4e-3, total_steps=epochs * (
-        (len(x) + 127) // 128))
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in tqdm(range(epochs), desc="training", unit="epoch"):
-        net.train()
-        for idx in torch.randperm(len(x), generator=gen).split(128):
-            xb = xt[idx] + 0.1 * torch.randn(xt[idx].shape, generator=gen)
-            batch_loss = loss(net(xb), yt[idx])
-            opt.zero_grad()
-            batch_loss.backward()
-            opt.step()
-            sched.step()
-    return net.eval()
+    torch.manual_seed(opts.seed)
+    scale = f.std(axis=0) + 1e-6
+    x = torch.from_numpy((f / scale).astype(np.float32))
+    t = torch.from_numpy(y.astype(np.float32))
+    w = torch.zeros(f.shape[1], requires_grad=True)
+    opt = torch.optim.Adam([w], 1e-2, weight_decay=opts.weight_decay)
+    for _ in tqdm(range(opts.epochs), desc="training", unit="step"):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w, t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return w.detach().numpy(), scale
 
 
 def accuracy(net, x: np.ndarray, y: np.ndarray) -> float:
-    import torch
-
-    with torch.no_grad():
-        p = net(torch.from_numpy(x))[:, 0].numpy() > 0
-    return float(np.mean(p == (y > 0.5))) if len(y) else float("nan")
-
-
-def export(net, dest: Path, shape: tuple[int, ...] = (1, LOOK_PX, LOOK_PX)) -> None:
-    """Write the network as ONNX (input `look`, (n, *shape); output `logit`)."""
-    import torch
-
-    with atomic_path(dest) as tmp:
-        torch.onnx.export(net, torch.zeros(1, *shape), str(tmp), dynamo=False,
-                          input_names=["look"], output_names=["logit"],
-                          dynamic_axes={"look": {0: "n"}, "logit": {0: "n"}})
+    """The share of 8-bit looks `x` whose side `net` reads as `y` says."""
+    if not len(y):
+        return float("nan")
+    return float(np.mean((features(net, x)[:, 0] > 0) == (y > 0.5)))
 
 
 def train_side(opts: SideOptions) -> dict:
@@ -211,18 +188,20 @@ def train_side(opts: SideOptions) -> dict:
     d = np.load(cached)
     x = np.concatenate([d["xr"], d["xs"]])
     y = np.concatenate([np.ones(len(d["xr"]), np.float32), d["ys"]])
-    net = fit(x, y, opts.epochs, opts.seed)
+    body = axis_backbone(opts.weights)
+    net = side_network(body, *fit_side(features(body, x), y, opts))
     card = {"options": {"data": str(opts.data), "detector": opts.weights.name,
                         "detector_sha256": sha256(opts.weights), "rendered": opts.rendered,
                         "long_box": opts.long_box, "turned": opts.turned,
-                        "epochs": opts.epochs, "seed": opts.seed},
+                        "epochs": opts.epochs, "weight_decay": opts.weight_decay,
+                        "seed": opts.seed},
             "looks": {"real airliners (Airbus training sites)": len(d["xr"]),
                       "rendered": len(d["xs"])},
             "validation accuracy": {
                 "real airliners (Airbus validation sites)": accuracy(net, d["vr"], np.ones(
                     len(d["vr"]))),
                 "rendered (another seed)": accuracy(net, d["vs"], d["vys"])}}
-    export(net, opts.out / "fuselage-side.onnx")
+    export(net, opts.out / "fuselage-side.onnx", (3, LOOK_PX, LOOK_PX))
     write_json(opts.out / "fuselage-side.json", card)
     return card
 
