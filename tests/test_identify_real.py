@@ -33,12 +33,13 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.3, 0.5 and 0.7 m:
-    69 of 75 found, 41 right, 53 right among the answer and its two alternatives, 18 answered
+    69 of 75 found, 45 right, 54 right among the answer and its two alternatives, 12 answered
     in another role than their own, most of them guesses at low confidence that no summary
     names (a pixel rounded the other way moves one or two). The look model
     (`detect.identify.appearance`) learned from the tuned part only (before it: 23 right, 40
-    among three, 31 in another role). Identification on real imagery is the product's weakest
-    figure; this keeps it from slipping."""
+    among three, 31 in another role; before the fuselage-side model read the detector's
+    features: 41, 53 and 18). Identification on real imagery is the product's weakest figure;
+    this keeps it from slipping."""
     found = sum(t.found for t in reported)
     right = sum(t.crop.right(t.answer) for t in reported)
     top3 = sum(any(t.crop.right(a) for a in [t.answer, *t.alternatives]) for t in reported)
@@ -47,7 +48,7 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
                       for t in reported)
     assert len(reported) == 75
     assert found >= 67
-    assert right >= 38 and top3 >= 50 and role_errors <= 20
+    assert right >= 43 and top3 >= 52 and role_errors <= 14
 
 
 def test_the_look_model_learns_only_the_tuned_crops_and_the_mar20_sample():

@@ -34,22 +34,21 @@ def identified(m: Measurement, klass: str, prior: Prior | None
                ) -> tuple[Measurement, Identification]:
     """An aircraft's measurement read along the side of its box that more likely holds the
     fuselage, and its identification. Each reading is as likely as the fuselage-side model
-    says (`Measurement.fuselage_p`, even where it was not asked) times how well its figures
-    fit the catalogue's types as `prior` weighs them (`catalogue_fit`): the box's proportions
-    tell its side only through the types the aircraft may be, for an airliner's span never
-    much exceeds its length and a straight-winged transport's does."""
-    ident = identify(m, klass, prior)
+    says (`Measurement.fuselage_p`; even odds where it was not asked) times how well its
+    figures fit the catalogue's types as `prior` weighs them (`catalogue_fit`): the box's
+    proportions tell its side only through the types the aircraft may be, for an airliner's
+    span never much exceeds its length and a straight-winged transport's does."""
     if klass != "aircraft" or not m.ok:
-        return m, ident
+        return m, identify(m, klass, prior)
     turned = m.read_across()
     side = 0.5 if m.fuselage_p is None else m.fuselage_p
     odds = (1 - side) * catalogue_fit(turned, klass, prior) / (
         side * catalogue_fit(m, klass, prior))
     if odds <= 1:
-        return m, ident
+        return m, identify(m, klass, prior)
     other = identify(turned, klass, prior)
     return turned, replace(other, evidence=f"{other.evidence}; read across the box's other "
-                                           f"side, {odds:.0f} times likelier over the "
+                                           f"side, {odds:.1f} times likelier over the "
                                            "catalogue's types")
 
 
