@@ -147,12 +147,15 @@ def _measured_apart(p: TrackedObject, c: TrackedObject, pixel_m: float, tp: Trac
     own, or where it was seen in part the one it handed on) and the current object's own lie
     more than `apart_sigmas` of both looks apart over length, span and wing sweep (a Tu-154 on
     the stand an Il-76 left, whose detector boxes are as large; a Su-30SM on a Su-24's,
-    measured 2 m narrower, 3.5 sigmas, and swept 23 deg more)."""
+    measured 2 m narrower, 3.5 sigmas, and swept 23 deg more), however the current one is
+    read: which side of its box is the fuselage is a call that may fall the other way from
+    one day to the next (`Measurement.read_across`)."""
     a, b = next(iter(chain(p)), None), sighting(c.props)
     if a is None or b is None:
         return False
-    return separation(measurement(a, pixel_m), measurement(b, pixel_m),
-                      tp.apart_share) > tp.apart_sigmas
+    before, now = measurement(a, pixel_m), measurement(b, pixel_m)
+    return min(separation(before, now, tp.apart_share),
+               separation(before, now.read_across(), tp.apart_share)) > tp.apart_sigmas
 
 
 def _unlike(p: TrackedObject, c: TrackedObject, alike: Likeness | None, pixel_m: float,

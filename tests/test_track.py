@@ -183,6 +183,16 @@ def test_a_narrower_fighter_swept_further_on_the_same_box_is_a_departure_and_an_
         assert _kinds(events(prev, alike, _evidence(), 1.0, 0.3)[0]) == {"stayed": 1}
 
 
+def test_an_aircraft_read_across_the_next_day_stayed():
+    """An An-26 (23.8 x 29.2 m) measured along its fuselage one day and across it the next (its
+    box's side called the other way: 29.0 x 23.9 m, named an ATR 72) is the same aircraft,
+    not a departure and an arrival (a Tu-154 where an Il-76 stood is two however read: see
+    the test above)."""
+    prev = [_measured("An-24/26", 23.8, 29.2)]
+    across = [_measured("ATR 72", 29.0, 23.9, x=0.5)]
+    assert _kinds(events(prev, across, _evidence(changed=0.05), 1.0, 1.0)[0]) == {"stayed": 1}
+
+
 def test_an_aircraft_whose_image_is_unlike_on_the_same_box_is_a_departure_and_an_arrival():
     """At a gate an A320 (37.6 x 35.8 m) gave way to a B737-800 (39.5 x 35.8 m), or to
     another A320: the boxes and the measurements are alike, the images there are not, in
