@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
 from detect.identify.appearance import CLASSES, LOOK_PX, look_class, rgb_look
-from detect.identify.backbone import backbone, export, features
+from detect.identify.backbone import backbone, export, features, fit_full_batch
 from detect.identify.catalogue import get_type
 from detect.identify.measure import MeasureParams
 from detect.identify.side_train import real_looks, rendered_looks
@@ -97,12 +96,8 @@ def fit_head(f: np.ndarray, y: np.ndarray, opts: AppearanceOptions):
     weight = torch.from_numpy((len(y) / (len(CLASSES) * np.maximum(counts, 1))).astype(
         np.float32))
     head = torch.nn.Linear(f.shape[1], len(CLASSES))
-    opt = torch.optim.Adam(head.parameters(), 1e-2, weight_decay=opts.weight_decay)
-    for _ in tqdm(range(opts.steps), desc="training", unit="step"):
-        loss = torch.nn.functional.cross_entropy(head(x), t, weight=weight, label_smoothing=0.1)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    fit_full_batch(list(head.parameters()), lambda: torch.nn.functional.cross_entropy(
+        head(x), t, weight=weight, label_smoothing=0.1), opts.steps, opts.weight_decay)
     return head.eval(), mean, scale
 
 

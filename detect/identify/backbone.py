@@ -80,6 +80,19 @@ def features(net, looks: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def fit_full_batch(params: list, loss, steps: int, weight_decay: float) -> None:
+    """Adam (learning rate 0.01) on `loss()`, a loss over all the looks at once, `steps`
+    times: the small models learn a linear layer over features computed once."""
+    import torch
+
+    opt = torch.optim.Adam(params, 1e-2, weight_decay=weight_decay)
+    for _ in tqdm(range(steps), desc="training", unit="step"):
+        value = loss()
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+
+
 def export(net, dest: Path, shape: tuple[int, ...]) -> None:
     """Write the network as ONNX (input `look`, (n, *shape); output `logit`)."""
     import torch

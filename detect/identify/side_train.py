@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
-from detect.identify.backbone import axis_backbone, export, features
+from detect.identify.backbone import axis_backbone, export, features, fit_full_batch
 from detect.identify.catalogue import load_catalogue
 from detect.identify.measure import MeasureParams, object_chip
 from detect.identify.side import LOOK_PX, look
@@ -154,12 +154,8 @@ def fit_side(f: np.ndarray, y: np.ndarray, opts: SideOptions) -> tuple[np.ndarra
     x = torch.from_numpy((f / scale).astype(np.float32))
     t = torch.from_numpy(y.astype(np.float32))
     w = torch.zeros(f.shape[1], requires_grad=True)
-    opt = torch.optim.Adam([w], 1e-2, weight_decay=opts.weight_decay)
-    for _ in tqdm(range(opts.epochs), desc="training", unit="step"):
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w, t)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    fit_full_batch([w], lambda: torch.nn.functional.binary_cross_entropy_with_logits(x @ w, t),
+                   opts.epochs, opts.weight_decay)
     return w.detach().numpy(), scale
 
 
