@@ -41,32 +41,39 @@ def judged_fuselages() -> list[tuple[str, int, float]]:
     return [(r["image"], int(r["label"]), float(r["fuselage_deg"])) for r in rows]
 
 
+def identified_aircraft(path: Path, weights: Path, *priors) -> list:
+    """The detector's aircraft on an (unreferenced) Airbus image at 0.5 m, measured and
+    identified under each of `priors` (`Objects`, one per prior)."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from detect.detector.raster import detect_objects
+    from detect.detector.slicing import Reader
+    from detect.identify.objects import DatasetImage, identify_objects
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as ds:
+            found = detect_objects(ds, weights, gsd=0.5)
+            planes, source = found[found.klass == "aircraft"], DatasetImage(ds, Reader(ds))
+            return [identify_objects(planes, source, 0.5, prior) for prior in priors]
+
+
 def measured_airliners(root: Path, weights: Path) -> list[tuple[float, dict | None]]:
     """For each judged airliner (`judged_fuselages`), its fuselage angle and the record of the
     detector's aircraft over its label (IoU 0.4 or more; None where there is none), measured
     and identified as at a civil field. An unreferenced image's map is its pixel grid, so a
     heading h lies along the image angle h - 90."""
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
-
     from detect.detector.airbus import read_labels
-    from detect.detector.raster import detect_objects
-    from detect.detector.slicing import Reader
     from detect.detector.train import best_box
     from detect.identify.match import site_prior
-    from detect.identify.objects import DatasetImage, identify_objects
 
     labelled, measured, out = read_labels(root), {}, []
     for name, index, judged in judged_fuselages():
         if name not in measured:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(labelled[name].path) as ds:
-                    found = detect_objects(ds, weights, gsd=0.5)
-                    measured[name] = identify_objects(
-                        found[found.klass == "aircraft"], DatasetImage(ds, Reader(ds)), 0.5,
-                        site_prior(field="civil"))
+            measured[name], = identified_aircraft(labelled[name].path, weights,
+                                                  site_prior(field="civil"))
         objs = measured[name]
         iou, k = best_box(labelled[name].boxes[index], objs.corners, range(len(objs)))
         out.append((judged, objs.records()[k] if iou >= 0.4 else None))

@@ -10,7 +10,7 @@ from detect.identify.catalogue import types_named
 from detect.identify.typed import Variants, typed_looks
 from detect.track import axis_diff
 from tests.crops import CROPS, read_crops, run_trials
-from tests.rasters import measured_airliners
+from tests.rasters import identified_aircraft, measured_airliners
 
 
 @pytest.fixture(scope="module")
@@ -100,27 +100,14 @@ def test_real_aircraft_on_held_out_airports_are_seldom_read_across(airbus):
     all airliners, none spanning more than 1.10 times its length), measured as at a civil field:
     under 2% come out with length and span swapped (length under 0.88 of span; 3 of 382
     measured, 29 with the small CNN the backbone's features replaced)."""
-    import warnings
-
     import numpy as np
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
 
     from detect.detector.airbus import split_by_site
-    from detect.detector.raster import detect_objects
-    from detect.detector.slicing import Reader
     from detect.identify.match import site_prior
-    from detect.identify.objects import DatasetImage, identify_objects
 
-    ratios = []
-    for name in split_by_site(airbus)[1]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(airbus / "images" / name) as ds:
-                found = detect_objects(ds, DEFAULT_WEIGHTS, gsd=0.5)
-                planes = identify_objects(found[found.klass == "aircraft"],
-                                          DatasetImage(ds, Reader(ds)), 0.5,
-                                          site_prior(field="civil"))
-        ratios += [r["length_m"] / r["span_m"] for r in planes.records()]
+    civil = site_prior(field="civil")
+    ratios = [r["length_m"] / r["span_m"] for name in split_by_site(airbus)[1]
+              for r in identified_aircraft(airbus / "images" / name, DEFAULT_WEIGHTS,
+                                           civil)[0].records()]
     assert len(ratios) >= 300
     assert np.mean(np.array(ratios) < 0.88) < 0.02, np.mean(np.array(ratios) < 0.88)

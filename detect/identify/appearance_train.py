@@ -26,7 +26,7 @@ import numpy as np
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
 from detect.identify.appearance import CLASSES, LOOK_PX, look_class, rgb_look
-from detect.identify.backbone import backbone, export, features, fit_full_batch
+from detect.identify.backbone import backbone, export, features, fit_full_batch, stored
 from detect.identify.catalogue import get_type
 from detect.identify.measure import MeasureParams
 from detect.identify.side_train import real_looks, rendered_looks
@@ -51,8 +51,7 @@ class AppearanceOptions:
 
 def appearance_look(c: np.ndarray, box_length: float, box_width: float) -> np.ndarray:
     """The appearance model's look at a measurement chip, stored as 8-bit."""
-    look = rgb_look(c, box_length, box_width, MeasureParams.chip_res_m)
-    return np.round(look * 255).astype(np.uint8)
+    return stored(rgb_look(c, box_length, box_width, MeasureParams.chip_res_m))
 
 
 def military_looks(opts: AppearanceOptions) -> tuple[list[np.ndarray], list[str]]:

@@ -68,6 +68,11 @@ def axis_backbone(detector: Path):
     return _backbone(detector, lambda out: sum(out[:4]) / 4 - sum(out[4:]) / 4)
 
 
+def stored(look: np.ndarray) -> np.ndarray:
+    """A look in 0-1 as 8-bit, as the training looks are kept (`features` reads them back)."""
+    return np.round(look * 255).astype(np.uint8)
+
+
 def features(net, looks: np.ndarray) -> np.ndarray:
     """What `net` (a backbone, or a whole model) gives for 8-bit looks (n, 3, px, px), in
     batches."""

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
-from detect.identify.backbone import axis_backbone, export, features, fit_full_batch
+from detect.identify.backbone import axis_backbone, export, features, fit_full_batch, stored
 from detect.identify.catalogue import load_catalogue
 from detect.identify.measure import MeasureParams, object_chip
 from detect.identify.side import LOOK_PX, look
@@ -51,8 +51,7 @@ class SideOptions:
 def side_look(c: np.ndarray, box_length: float, box_width: float) -> np.ndarray:
     """The fuselage-side model's look at a measurement chip (see `detect.identify.side.look`),
     stored as 8-bit."""
-    return np.round(look(c, box_length, box_width, MeasureParams.chip_res_m) * 255).astype(
-        np.uint8)
+    return stored(look(c, box_length, box_width, MeasureParams.chip_res_m))
 
 
 def real_looks(data: Path, weights: Path, names: list[str], long_box: float, seed: int,
