@@ -33,13 +33,14 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
     """A floor under bench/results.md's figures on the reported crops at 0.3, 0.5 and 0.7 m:
-    69 of 75 found, 45 right, 54 right among the answer and its two alternatives, 12 answered
+    69 of 75 found, 49 right, 58 right among the answer and its two alternatives, 10 answered
     in another role than their own, most of them guesses at low confidence that no summary
     names (a pixel rounded the other way moves one or two). The look model
     (`detect.identify.appearance`) learned from the tuned part only (before it: 23 right, 40
     among three, 31 in another role; before the fuselage-side model read the detector's
-    features: 41, 53 and 18). Identification on real imagery is the product's weakest figure;
-    this keeps it from slipping."""
+    features: 41, 53 and 18; before the look model's weight decay was chosen out of fold: 45,
+    54 and 12). Identification on real imagery is the product's weakest figure; this keeps it
+    from slipping."""
     found = sum(t.found for t in reported)
     right = sum(t.crop.right(t.answer) for t in reported)
     top3 = sum(any(t.crop.right(a) for a in [t.answer, *t.alternatives]) for t in reported)
@@ -48,21 +49,22 @@ def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):
                       for t in reported)
     assert len(reported) == 75
     assert found >= 67
-    assert right >= 43 and top3 >= 52 and role_errors <= 14
+    assert right >= 47 and top3 >= 56 and role_errors <= 12
 
 
 def test_the_look_model_learns_only_the_tuned_crops_and_the_mar20_sample():
     """The typed real aircraft the look-class model learns from are the crops' tuned part
     where the detector finds them (the reported part never) and the MAR20 sample's Su-35s,
-    Su-34s and C-130s."""
+    Su-34s and C-130s; the tuned crops fall in two folds, the MAR20 sample in neither."""
     if not (CROPS / "labels.csv").exists():
         pytest.skip("real crops not available (../shared/data/ru-aircraft-crops)")
     one = Variants(variants=1)
     typed = typed_looks(CROPS, DEFAULT_WEIGHTS, one, 0, lambda c, a, b: c)
     tuned = [c for c in read_crops() if c.part == "tune"]
     assert 21 + 23 <= len(typed) <= len(tuned) + 23
-    assert {t for _, t in typed} <= {c.types for c in tuned} | {("Su-35",), ("Su-34",),
-                                                               ("C-130",)}
+    assert {t for _, t, _ in typed} <= {c.types for c in tuned} | {("Su-35",), ("Su-34",),
+                                                                  ("C-130",)}
+    assert {f for *_, f in typed} == {-1, 0, 1}
 
 
 def test_a_real_crop_reports_what_it_was_measured_at(reported):

@@ -101,6 +101,9 @@ def _finish(card: dict, trained: Path, install: Path | None) -> None:
 
     for source, accuracy in card["validation accuracy"].items():
         click.echo(f"validation accuracy, {source}: {accuracy:.3f}", err=True)
+    if oof := card.get("out of fold"):
+        click.echo(f"out of fold, {oof['on']}: accuracy {oof['accuracy']:.3f}, log loss "
+                   f"{oof['log loss']:.3f}", err=True)
     if install:
         install_model(trained, install)
         click.echo(f"installed: {install}", err=True)
@@ -116,10 +119,13 @@ def _finish(card: dict, trained: Path, install: Path | None) -> None:
 @RENDERED
 @click.option("--steps", type=click.IntRange(1, 100000), default=300, show_default=True,
               help="Training steps of the model's last (linear) layer.")
+@click.option("--weight-decay", type=click.FloatRange(0, min_open=True), default=0.3,
+              show_default=True,
+              help="How hard the layer is held small; compare the card's out-of-fold log loss.")
 @_install("weights/appearance.onnx")
 @clean_errors
 def train_appearance(data: Path, crops: Path, weights: Path | None, out: Path, rendered: int,
-                     steps: int, install: Path | None) -> None:
+                     steps: int, weight_decay: float, install: Path | None) -> None:
     """Train the model that tells what class of aircraft a look shows.
 
     \b
@@ -133,5 +139,6 @@ def train_appearance(data: Path, crops: Path, weights: Path | None, out: Path, r
     from detect.identify.appearance_train import train_appearance as run_training
 
     card = run_training(AppearanceOptions(data=data, crops=crops, out=out, rendered=rendered,
-                                          weights=weights or DEFAULT_WEIGHTS, steps=steps))
+                                          weights=weights or DEFAULT_WEIGHTS, steps=steps,
+                                          weight_decay=weight_decay))
     _finish(card, out / "appearance", install)
