@@ -27,6 +27,7 @@ from detect.detector.model import DEFAULT_WEIGHTS
 from detect.detector.raster import detect_objects
 from detect.find import find_objects
 from detect.identify import crops
+from detect.identify.appearance import APPEARANCE_WEIGHTS
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
 from tests.rasters import ORIGIN, write_tif
@@ -83,9 +84,10 @@ def box_px(crop: Crop, folder: Path) -> float | None:
     return None if i is None else float(found.length_m[i]) / guess
 
 
-def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -> Trial:
+def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
+          look_model: Path = APPEARANCE_WEIGHTS) -> Trial:
     """Identify the crop's aircraft at `gsd` metres per pixel (its scale off by a seeded
-    factor)."""
+    factor), its look read by the look-class model at `look_model`."""
     rng = np.random.default_rng([seed, zlib.crc32(crop.path.name.encode()), round(gsd * 10)])
     factor = float(rng.uniform(1 - SCALE_ERROR, 1 + SCALE_ERROR))
     crop_gsd = crop.extent_m / long_px * factor
@@ -100,7 +102,8 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
     canvas[pad:pad + size[1], pad:pad + size[0]] = small
     path = _geotiff(folder / f"trial_{gsd}.tif", canvas, gsd)
     with rasterio.open(path) as ds:
-        found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY, scale_sigma=SCALE_SIGMA)
+        found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY, scale_sigma=SCALE_SIGMA,
+                             look_model=look_model)
         centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
     i = _central(found, centre)
     if i is None:
@@ -111,13 +114,16 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0) -
                  rec["length_m"], rec.get("span_m"), rec.get("radome_m"))
 
 
-def run_trials(crops: list[Crop], folder: Path, gsds=GSDS) -> list[Trial]:
+def run_trials(crops: list[Crop], folder: Path, gsds=GSDS,
+               fold_models: dict[int, Path] | None = None) -> list[Trial]:
     """Every crop at every pixel size; a crop whose aircraft the detector never finds is a
-    trial lost at every size."""
+    trial lost at every size. A crop of a fold in `fold_models` is looked at by the look-class
+    model given for it (one learned without that fold), any other by the shipped one."""
     out = []
     for crop in crops:
         long_px = box_px(crop, folder)
+        look_model = (fold_models or {}).get(crop.fold, APPEARANCE_WEIGHTS)
         for gsd in gsds:
-            out.append(trial(crop, gsd, long_px, folder) if long_px else
+            out.append(trial(crop, gsd, long_px, folder, look_model=look_model) if long_px else
                        Trial(crop, gsd, 1.0, False, "not found", 0.0, [], None, None))
     return out

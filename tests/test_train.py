@@ -19,6 +19,7 @@ from detect.identify.appearance_train import (
     appearance_look,
     appearance_network,
     fit_head,
+    fold_heads,
     out_of_fold,
 )
 from detect.identify.backbone import axis_backbone, backbone, export, features
@@ -110,17 +111,17 @@ def test_the_appearance_model_runs_the_same_in_onnxruntime_as_it_trained(tmp_pat
 
 @pytest.mark.train
 def test_the_out_of_fold_figures_judge_looks_the_model_never_learned(tmp_path):
-    """`out_of_fold` judges each fold by a head learned without it: looks whose classes are
-    noise (random features, random classes) are learned by heart by a head that sees them,
-    and named at chance out of fold, while looks whose class shows in their features are
-    named out of fold too."""
+    """`out_of_fold` judges each fold by the head `fold_heads` learned without it: looks whose
+    classes are noise (random features, random classes) are learned by heart by a head that
+    sees them, and named at chance out of fold, while looks whose class shows in their
+    features are named out of fold too."""
     rng = np.random.default_rng(0)
     n = 120
     y = rng.integers(0, len(CLASSES), n).astype(np.float32)
     fold = np.arange(n) % 2
     noise = rng.normal(size=(n, 448))
     opts = AppearanceOptions(tmp_path, tmp_path, DEFAULT_WEIGHTS, tmp_path)
-    assert out_of_fold(noise, y, fold, opts)["accuracy"] < 0.25
+    assert out_of_fold(noise, y, fold, fold_heads(noise, y, fold, opts))["accuracy"] < 0.25
     import torch
 
     head, mean, scale = fit_head(noise, y, opts)
@@ -128,4 +129,4 @@ def test_the_out_of_fold_figures_judge_looks_the_model_never_learned(tmp_path):
         learned = head(torch.from_numpy(((noise - mean) / scale).astype(np.float32)))
     assert np.mean(learned.numpy().argmax(axis=1) == y) > 0.9
     shown = noise + rng.normal(size=(len(CLASSES), 448))[y.astype(int)]
-    assert out_of_fold(shown, y, fold, opts)["accuracy"] > 0.9
+    assert out_of_fold(shown, y, fold, fold_heads(shown, y, fold, opts))["accuracy"] > 0.9

@@ -103,17 +103,22 @@ def fit_head(f: np.ndarray, y: np.ndarray, opts: AppearanceOptions):
     return head.eval(), mean, scale
 
 
-def out_of_fold(f: np.ndarray, y: np.ndarray, fold: np.ndarray, opts: AppearanceOptions
-                ) -> dict:
-    """How well the model tells real military aircraft it never learned: for each fold of the
-    tune crops, a head learned from all looks but that fold's gives that fold's looks their
-    classes. The share whose likeliest class is right, and the mean log loss (lower: truer
-    probabilities), over both folds."""
+def fold_heads(f: np.ndarray, y: np.ndarray, fold: np.ndarray, opts: AppearanceOptions
+               ) -> list[tuple]:
+    """For folds 0 and 1 of the tune crops, a head (see `fit_head`) learned from all looks but
+    that fold's."""
+    return [fit_head(f[fold != k], y[fold != k], opts) for k in (0, 1)]
+
+
+def out_of_fold(f: np.ndarray, y: np.ndarray, fold: np.ndarray, heads: list[tuple]) -> dict:
+    """How well the model tells real military aircraft it never learned: each fold's looks
+    given their classes by the head learned without them (`fold_heads`). The share whose
+    likeliest class is right, and the mean log loss (lower: truer probabilities), over both
+    folds."""
     import torch
 
     right, loss = [], []
-    for k in (0, 1):
-        head, mean, scale = fit_head(f[fold != k], y[fold != k], opts)
+    for k, (head, mean, scale) in enumerate(heads):
         with torch.no_grad():
             logits = head(torch.from_numpy(((f[fold == k] - mean) / scale).astype(np.float32)))
             p = torch.log_softmax(logits, dim=1).numpy()
@@ -138,7 +143,9 @@ def _labels(classes: list[str]) -> np.ndarray:
 def train_appearance(opts: AppearanceOptions) -> dict:
     """Collect the looks (cached under `out`), train, and write `out/appearance.onnx` with its
     card `out/appearance.json` (classes, sources, validation accuracy, and the out-of-fold
-    figures on real military aircraft, see `out_of_fold`)."""
+    figures on real military aircraft, see `out_of_fold`), and the two models each learned
+    without one fold, `out/appearance-fold0.onnx` and `-fold1.onnx` (with their classes), to
+    judge identification out of fold by."""
     from detect.detector.airbus import split_by_site
     from detect.identify.catalogue import load_catalogue
 
@@ -168,6 +175,12 @@ def train_appearance(opts: AppearanceOptions) -> dict:
     f = features(body, x)
     head, mean, scale = fit_head(f, y, opts)
     net = appearance_network(body, head, mean, scale)
+    heads = fold_heads(f, y, fold, opts)
+    for k, fitted in enumerate(heads):
+        export(appearance_network(body, *fitted), opts.out / f"appearance-fold{k}.onnx",
+               (3, LOOK_PX, LOOK_PX))
+        write_json(opts.out / f"appearance-fold{k}.json",
+                   {"classes": list(CLASSES), "learned without": f"fold {k} of the tune crops"})
     counts = np.bincount(y.astype(int), minlength=len(CLASSES))
     card = {"classes": list(CLASSES),
             "options": {"data": str(opts.data), "crops": str(opts.crops),
@@ -186,7 +199,7 @@ def train_appearance(opts: AppearanceOptions) -> dict:
                 "rendered (another seed)": accuracy(net, d["vs"], d["vys"])},
             "out of fold": {"on": "real military: the crops' tune part in two folds by "
                                   "aircraft, each judged by a head learned without it",
-                            **out_of_fold(f, y, fold, opts)}}
+                            **out_of_fold(f, y, fold, heads)}}
     export(net, opts.out / "appearance.onnx", (3, LOOK_PX, LOOK_PX))
     write_json(opts.out / "appearance.json", card)
     return card

@@ -3,8 +3,9 @@ into a part identification may learn and be tuned on and a part only reported, a
 sample's oriented boxes.
 
 Within each type, in file order, the first, third, fifth ... crop is the part identification
-may be tuned on (`tune`), the others are only reported (`report`). The MAR20 sample is not
-among the crops and is learned from whole.
+may be tuned on (`tune`), the others are only reported (`report`). The tuned crops of each type
+fall in folds 0 and 1 by turns, so that a model learned without one fold can be judged on it.
+The MAR20 sample is not among the crops and is learned from whole.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Crop:
     path: Path
     label: str
     part: str  # "tune" or "report"
+    fold: int = -1  # a tuned crop's fold, 0 or 1 (-1: reported)
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -60,7 +62,8 @@ def read_crops(root: Path) -> list[Crop]:
     out, seen = [], {}
     for r in rows:
         k = seen[r["type"]] = seen.get(r["type"], -1) + 1
-        out.append(Crop(root / r["file"], r["type"], "tune" if k % 2 == 0 else "report"))
+        out.append(Crop(root / r["file"], r["type"], *(("tune", k // 2 % 2) if k % 2 == 0 else
+                                                      ("report", -1))))
     return out
 
 

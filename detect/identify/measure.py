@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from detect.geo import GEOD, to_lonlat, transform_xy
-from detect.identify.appearance import looks_like, rgb_look
+from detect.identify.appearance import APPEARANCE_WEIGHTS, looks_like, rgb_look
 from detect.identify.side import along_long_side, look
 from detect.imagery.change import nearest_squared_difference, robust_sigma
 
@@ -454,20 +455,21 @@ def _figures(sil: Silhouette, p: MeasureParams, side: float
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
             box_length: float, box_width: float, helicopter: bool, gsd: float,
-            reference: np.ndarray | None = None, p: MeasureParams = MeasureParams()
-            ) -> Measurement:
+            reference: np.ndarray | None = None, p: MeasureParams = MeasureParams(),
+            look_model: Path = APPEARANCE_WEIGHTS) -> Measurement:
     """Measure one object from `image` (bands, rows, cols) whose pixel->map transform is
     `transform`; `corners` are the object's box corners in map coordinates, `axis_deg` the
     azimuth of its long side. `reference`, the empty base on the same pixels, makes the
     silhouette far cleaner when it is given.
 
     The fuselage-side model tells which side of the box is the fuselage (see
-    `detect.identify.side`), and the look-class model what it looks like (`looks_like`, see
-    `detect.identify.appearance`), both from the box as the detector drew it; the silhouette
-    tells where the nose is and the wing sweep (where it is whole), and the extents with the box
-    (see `extents`), the box first cut to all that differs from the apron (see `_trimmed`);
-    their disagreement widens the uncertainty. A dark shape (`Silhouette.dark`) gives the
-    extents alone: around it the detector's box runs as long as the blurred rim. So does a
+    `detect.identify.side`), and the look-class model at `look_model` what it looks like
+    (`looks_like`, see `detect.identify.appearance`), both from the box as the detector drew
+    it; the silhouette tells where the nose is and the wing sweep (where it is whole), and the
+    extents with the box (see `extents`), the box first cut to all that differs from the apron
+    (see `_trimmed`); their disagreement widens the uncertainty. A dark shape
+    (`Silhouette.dark`) gives the extents alone: around it the detector's box runs as long as
+    the blurred rim. So does a
     painted one (`Silhouette.painted`), neither grown beyond the box nor under `trim_to` of it,
     where it lost parts: its paint outlines it more closely than a box that may run wide over
     its shadow. A helicopter lies along a side of its box (see `_helicopter_heading`)."""
@@ -484,7 +486,7 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
         return box_measurement(box_length, box_width, axis_deg, gsd)
     on_long = float(along_long_side(look(c, box_length, box_width, res)[None])[0])
     fuselage_on_long = on_long >= 0.5
-    seen = looks_like(rgb_look(c, box_length, box_width, res)[None])[0]
+    seen = looks_like(rgb_look(c, box_length, box_width, res)[None], look_model)[0]
     sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if fuselage_on_long else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:

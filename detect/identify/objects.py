@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
+from detect.identify.appearance import APPEARANCE_WEIGHTS
 from detect.identify.match import IDENTITY, Identification, Prior, catalogue_fit, identify
 from detect.identify.measure import FIGURES, Measurement, box_measurement, measure
 from detect.objects import Objects
@@ -53,9 +55,11 @@ def identified(m: Measurement, klass: str, prior: Prior | None
 
 
 def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None = None,
-                     scale_sigma: float = 0.0) -> Objects:
+                     scale_sigma: float = 0.0, look_model: Path = APPEARANCE_WEIGHTS
+                     ) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
-    see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`).
+    see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`;
+    `look_model`, the look-class model's weights).
     `source.around(corners)` gives the image around an object's box, its pixel->map transform
     and the empty reference on the same pixels (None where there is none)."""
     if not len(objects):
@@ -69,7 +73,8 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
         else:
             image, transform, reference = source.around(objects.corners[i])
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
-                        objects.klass[i] == "helicopter", gsd, reference)
+                        objects.klass[i] == "helicopter", gsd, reference,
+                        look_model=look_model)
         m, ident = identified(replace(m, scale_sigma=scale_sigma), objects.klass[i], prior)
         for key, value in (*m.figures().items(), *ident.fields().items()):
             fields[key].append(value)

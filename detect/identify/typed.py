@@ -103,20 +103,17 @@ def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
 def typed_looks(crops: Path, weights: Path, opts: Variants, seed: int, look_of
                 ) -> list[tuple[list[np.ndarray], tuple[str, ...], int]]:
     """For each typed real aircraft the detector (`weights`) finds, or the MAR20 sample
-    labels, its looks (`variant_looks`), its catalogue types and its fold, in file order
-    (seeded). The tune crops of each type fall in folds 0 and 1 by turns, so that a model
-    learned without one fold can be judged on it; the MAR20 sample is fold -1, always learned
-    from."""
+    labels, its looks (`variant_looks`), its catalogue types and its fold (`Crop.fold`; the
+    MAR20 sample's -1, always learned from), in file order (seeded)."""
     rng = np.random.default_rng(seed)
-    out, seen = [], {}
+    out = []
     for crop in tqdm([c for c in read_crops(crops) if c.part == "tune"],
                      desc="real military crops", unit="crop"):
-        fold = seen[crop.label] = (seen.get(crop.label, 1) + 1) % 2
         rgb = cv2.imread(str(crop.path))[..., ::-1]
         box = detected_box(rgb, crop.extent_m, weights)
         if box is not None:
             out.append((variant_looks(rgb, box, crop.extent_m, rng, opts, True, look_of),
-                         crop.types, fold))
+                         crop.types, crop.fold))
     for path, name, box in tqdm(read_mar20(crops), desc="MAR20 aircraft", unit="aircraft"):
         rgb = cv2.imread(str(path))[..., ::-1]
         out.append((variant_looks(rgb, box, extent_m((name,)), rng, opts, False, look_of),
