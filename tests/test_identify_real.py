@@ -22,6 +22,8 @@ def reported(tmp_path_factory):
 
 
 def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
+    """Within each type, in file order, the crops alternate between the tuned part and the
+    reported one, and the tuned crops between folds 0 and 1."""
     if not (CROPS / "labels.csv").exists():
         pytest.skip("real crops not available (../shared/data/ru-aircraft-crops)")
     crops = read_crops()
@@ -29,6 +31,8 @@ def test_the_crops_split_into_a_tuned_and_a_reported_part_of_every_type():
     for label in {c.label for c in crops}:
         parts = [c.part for c in crops if c.label == label]
         assert parts.count("report") >= 2 and parts.count("tune") >= parts.count("report")
+        folds = [c.fold for c in crops if c.label == label]
+        assert set(folds[0::2]) == {0, 1} and set(folds[1::2]) == {-1}
 
 
 def test_real_aircraft_are_found_and_named_no_worse_than_measured(reported):

@@ -62,8 +62,8 @@ def read_crops(root: Path) -> list[Crop]:
     out, seen = [], {}
     for r in rows:
         k = seen[r["type"]] = seen.get(r["type"], -1) + 1
-        out.append(Crop(root / r["file"], r["type"], *(("tune", k // 2 % 2) if k % 2 == 0 else
-                                                      ("report", -1))))
+        part, fold = ("tune", k // 2 % 2) if k % 2 == 0 else ("report", -1)
+        out.append(Crop(root / r["file"], r["type"], part, fold))
     return out
 
 

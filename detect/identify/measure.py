@@ -469,10 +469,10 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     extents with the box (see `extents`), the box first cut to all that differs from the apron
     (see `_trimmed`); their disagreement widens the uncertainty. A dark shape
     (`Silhouette.dark`) gives the extents alone: around it the detector's box runs as long as
-    the blurred rim. So does a
-    painted one (`Silhouette.painted`), neither grown beyond the box nor under `trim_to` of it,
-    where it lost parts: its paint outlines it more closely than a box that may run wide over
-    its shadow. A helicopter lies along a side of its box (see `_helicopter_heading`)."""
+    the blurred rim. So does a painted one (`Silhouette.painted`), neither grown beyond the box
+    nor under `trim_to` of it, where it lost parts: its paint outlines it more closely than a
+    box that may run wide over its shadow. A helicopter lies along a side of its box (see
+    `_helicopter_heading`)."""
     res = p.chip_res_m
     c = object_chip(image, crs, transform, corners, axis_deg, box_length, box_width, res)
     r = None if reference is None else object_chip(reference, crs, transform, corners,
