@@ -103,6 +103,17 @@ def fit_head(f: np.ndarray, y: np.ndarray, opts: AppearanceOptions):
     return head.eval(), mean, scale
 
 
+def log_probabilities(fitted: tuple, f: np.ndarray) -> np.ndarray:
+    """The log probability of each class for features `f`, by a head as `fit_head` returns it
+    (the layer and its standardisation)."""
+    import torch
+
+    head, mean, scale = fitted
+    with torch.no_grad():
+        logits = head(torch.from_numpy(((f - mean) / scale).astype(np.float32)))
+        return torch.log_softmax(logits, dim=1).numpy()
+
+
 def fold_heads(f: np.ndarray, y: np.ndarray, fold: np.ndarray, opts: AppearanceOptions
                ) -> list[tuple]:
     """For folds 0 and 1 of the tune crops, a head (see `fit_head`) learned from all looks but
@@ -115,13 +126,9 @@ def out_of_fold(f: np.ndarray, y: np.ndarray, fold: np.ndarray, heads: list[tupl
     given their classes by the head learned without them (`fold_heads`). The share whose
     likeliest class is right, and the mean log loss (lower: truer probabilities), over both
     folds."""
-    import torch
-
     right, loss = [], []
-    for k, (head, mean, scale) in enumerate(heads):
-        with torch.no_grad():
-            logits = head(torch.from_numpy(((f[fold == k] - mean) / scale).astype(np.float32)))
-            p = torch.log_softmax(logits, dim=1).numpy()
+    for k, fitted in enumerate(heads):
+        p = log_probabilities(fitted, f[fold == k])
         t = y[fold == k].astype(int)
         right += list(p.argmax(axis=1) == t)
         loss += list(-p[np.arange(len(t)), t])
