@@ -2,12 +2,13 @@
 trials at a known pixel size, shared by the test and the bench.
 
 The crops carry no ground sample distance. Each is given the one that makes the detector's box
-around its aircraft as long as its type's catalogue figures (the larger of length and span, the
-box's long side), times a seeded random factor in [0.85, 1.15], so that size alone cannot
-decide; it is then resampled to the trial's metres per pixel, set on a margin of its own border
-colour, written as a georeferenced GeoTIFF and run through detection and identification, at a
-military field (`site_prior(field="military")`) and with the pixel size's error declared
-(`detect aircraft --gsd-error`, the factor's standard deviation), as an analyst would run it.
+around its aircraft (found on a margin, `detect.identify.typed.detected_box`) as long as its
+type's catalogue figures (the larger of length and span, the box's long side), times a seeded
+random factor in [0.85, 1.15], so that size alone cannot decide; it is then resampled to the
+trial's metres per pixel, set on a margin of its own border colour, written as a georeferenced
+GeoTIFF and run through detection and identification, at a military field
+(`site_prior(field="military")`) and with the pixel size's error declared (`detect aircraft
+--gsd-error`, the factor's standard deviation), as an analyst would run it.
 
 The crops and their parts are read by `detect.identify.crops`.
 """
@@ -24,12 +25,13 @@ import rasterio
 from rasterio.transform import from_origin
 
 from detect.detector.model import DEFAULT_WEIGHTS
-from detect.detector.raster import detect_objects
 from detect.find import find_objects
 from detect.identify import crops
 from detect.identify.appearance import APPEARANCE_WEIGHTS
+from detect.identify.catalogue import get_type
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
+from detect.identify.typed import Variants, box_sides, detected_box, on_margin, resized
 from tests.rasters import ORIGIN, write_tif
 
 CROPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ru-aircraft-crops"
@@ -56,6 +58,13 @@ class Trial:
     length_m: float | None
     span_m: float | None
     radome_m: float | None = None
+    level: str = "unknown"  # the answer's type_level: type, family, either (A or B) or unknown
+    likeliest: str = "unknown"  # the likeliest type (of an "A or B" answer, the likelier)
+
+    def likeliest_right(self) -> bool:
+        """Whether the likeliest type, or its family, is right."""
+        return self.likeliest != "unknown" and (self.crop.right(self.likeliest) or
+                                                self.crop.right(get_type(self.likeliest).family))
 
 
 def _central(objects, centre: np.ndarray) -> int | None:
@@ -71,17 +80,12 @@ def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
     return write_tif(path, rgb.transpose(2, 0, 1), transform=from_origin(*ORIGIN, gsd, gsd))
 
 
-def box_px(crop: Crop, folder: Path) -> float | None:
-    """The long side, in the crop's pixels, of the detector's box around its aircraft (in the
-    ground metres of a GeoTIFF's CRS, as the trials' boxes are)."""
-    rgb = cv2.imread(str(crop.path))[..., ::-1]
-    guess = crop.extent_m / (0.8 * max(rgb.shape[:2]))  # the aircraft fills most of it
-    path = _geotiff(folder / "probe.tif", rgb, guess)
-    with rasterio.open(path) as ds:
-        found = detect_objects(ds, DEFAULT_WEIGHTS, conf=0.05)
-        centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
-    i = _central(found, centre)
-    return None if i is None else float(found.length_m[i]) / guess
+def box_px(crop: Crop) -> float | None:
+    """The long side, in the crop's pixels, of the detector's box around its aircraft
+    (`detect.identify.typed.detected_box`)."""
+    box = detected_box(cv2.imread(str(crop.path))[..., ::-1], crop.extent_m, DEFAULT_WEIGHTS,
+                       Variants(margin_m=MARGIN_M))
+    return None if box is None else box_sides(box)[0]
 
 
 def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
@@ -92,15 +96,8 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
     factor = float(rng.uniform(1 - SCALE_ERROR, 1 + SCALE_ERROR))
     crop_gsd = crop.extent_m / long_px * factor
     rgb = cv2.imread(str(crop.path))[..., ::-1]
-    k = crop_gsd / gsd
-    size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    pad = round(MARGIN_M / gsd)
-    canvas = np.empty((size[1] + 2 * pad, size[0] + 2 * pad, 3), np.uint8)
-    canvas[:] = np.median(border, axis=0).astype(np.uint8)
-    canvas[pad:pad + size[1], pad:pad + size[0]] = small
-    path = _geotiff(folder / f"trial_{gsd}.tif", canvas, gsd)
+    scene = on_margin(resized(rgb, crop_gsd / gsd), round(MARGIN_M / gsd))
+    path = _geotiff(folder / f"trial_{gsd}.tif", scene, gsd)
     with rasterio.open(path) as ds:
         found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY, scale_sigma=SCALE_SIGMA,
                              look_model=look_model)
@@ -111,7 +108,16 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
     rec = found.records()[i]
     alts = [a["type"] for a in rec.get("type_alternatives") or []]
     return Trial(crop, gsd, factor, True, rec["type"], float(rec["type_confidence"]), alts,
-                 rec["length_m"], rec.get("span_m"), rec.get("radome_m"))
+                 rec["length_m"], rec.get("span_m"), rec.get("radome_m"), rec["type_level"],
+                 likeliest(rec))
+
+
+def likeliest(rec: dict) -> str:
+    """An answer's likeliest type: the first whose figures its evidence quotes, after the
+    measured ones (an "A or B" answer quotes the likelier first)."""
+    if rec["type"] == "unknown":
+        return "unknown"
+    return rec["type_evidence"].split("; ", 1)[1].split(" is ", 1)[0]
 
 
 def run_trials(crops: list[Crop], folder: Path, gsds=GSDS,
@@ -121,7 +127,7 @@ def run_trials(crops: list[Crop], folder: Path, gsds=GSDS,
     model given for it (one learned without that fold), any other by the shipped one."""
     out = []
     for crop in crops:
-        long_px = box_px(crop, folder)
+        long_px = box_px(crop)
         look_model = (fold_models or {}).get(crop.fold, APPEARANCE_WEIGHTS)
         for gsd in gsds:
             out.append(trial(crop, gsd, long_px, folder, look_model=look_model) if long_px else

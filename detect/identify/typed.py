@@ -30,6 +30,7 @@ class Variants:
     gsd_range: tuple[float, float] = (0.3, 0.8)  # and it is resampled into this range
     margin_m: float = 40.0  # ground metres of border colour set around a crop (as the crops'
     # trials set it)
+    probe_gsd: float = 0.5  # metres a pixel at which the detector first finds a crop's aircraft
     turned: float = 30.0  # half of the boxes are off their aircraft by up to this many degrees
 
 
@@ -42,17 +43,23 @@ def box_sides(corners: np.ndarray) -> tuple[float, float, float]:
         math.atan2(long[0], long[1])) % 180
 
 
-def detected_box(rgb: np.ndarray, extent_m: float, weights: Path) -> np.ndarray | None:
+def detected_box(rgb: np.ndarray, extent_m: float, weights: Path, opts: Variants = Variants()
+                 ) -> np.ndarray | None:
     """The corners (image pixels) of the detector's aircraft nearest the image's centre, the
-    image read as if its aircraft filled most of it (`extent_m` over 0.8 of its side)."""
+    image read as if its aircraft filled most of it (`extent_m` over 0.8 of its side),
+    resampled to `opts.probe_gsd` and set on `opts.margin_m` of its border colour (a crop's
+    aircraft reaches its edges, where the detector would miss it)."""
     from detect.detector.raster import detect_objects
 
-    gsd = extent_m / (0.8 * max(rgb.shape[:2]))
-    h, w = rgb.shape[:2]
+    gsd = opts.probe_gsd
+    k = extent_m / (0.8 * max(rgb.shape[:2])) / gsd  # probe pixels per image pixel
+    pad = round(opts.margin_m / gsd)
+    image = on_margin(resized(rgb, k), pad)
+    h, w = image.shape[:2]
     transform = from_origin(*UTM_ORIGIN, gsd, gsd)
     with MemoryFile() as mem, mem.open(driver="GTiff", width=w, height=h, count=3,
                                        dtype="uint8", crs=UTM, transform=transform) as ds:
-        ds.write(rgb.transpose(2, 0, 1))
+        ds.write(image.transpose(2, 0, 1))
         found = detect_objects(ds, weights, conf=0.05)
     planes = np.flatnonzero(found.klass == "aircraft")
     if not len(planes):
@@ -60,10 +67,17 @@ def detected_box(rgb: np.ndarray, extent_m: float, weights: Path) -> np.ndarray 
     centres = found.corners[planes].mean(axis=1)
     i = planes[np.argmin(np.linalg.norm(centres - transform @ (w / 2, h / 2), axis=1))]
     cols, rows = ~transform @ (found.corners[i][:, 0], found.corners[i][:, 1])
-    return np.stack([cols, rows], axis=1)
+    return (np.stack([cols, rows], axis=1) - pad) / k
 
 
-def _padded(rgb: np.ndarray, pad: int) -> np.ndarray:
+def resized(rgb: np.ndarray, k: float) -> np.ndarray:
+    """`rgb` scaled by `k` (averaged down, or interpolated up)."""
+    size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+
+
+def on_margin(rgb: np.ndarray, pad: int) -> np.ndarray:
+    """`rgb` set on `pad` pixels of its median border colour each side."""
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     return cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
                               value=np.median(border, axis=0).tolist())
@@ -81,11 +95,8 @@ def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
     for _ in range(opts.variants):
         gsd = rng.uniform(*opts.gsd_range)
         k = extent_m / long_px * rng.uniform(1 - opts.scale_error, 1 + opts.scale_error) / gsd
-        size = (max(1, round(rgb.shape[1] * k)), max(1, round(rgb.shape[0] * k)))
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if k < 1 else
-                           cv2.INTER_LINEAR)
         pad = round(opts.margin_m / gsd) if margin else 0
-        image = _padded(small, pad) if margin else small
+        image = on_margin(resized(rgb, k), pad)
         t = from_origin(0, image.shape[0] * gsd, gsd, gsd)
         cols, rows = (corners * k + pad).T
         mapped = np.stack(t @ (cols, rows), axis=1)
@@ -98,8 +109,6 @@ def variant_looks(rgb: np.ndarray, corners: np.ndarray, extent_m: float,
     return out
 
 
-
-
 def typed_looks(crops: Path, weights: Path, opts: Variants, seed: int, look_of
                 ) -> list[tuple[list[np.ndarray], tuple[str, ...], int]]:
     """For each typed real aircraft the detector (`weights`) finds, or the MAR20 sample
@@ -110,7 +119,7 @@ def typed_looks(crops: Path, weights: Path, opts: Variants, seed: int, look_of
     for crop in tqdm([c for c in read_crops(crops) if c.part == "tune"],
                      desc="real military crops", unit="crop"):
         rgb = cv2.imread(str(crop.path))[..., ::-1]
-        box = detected_box(rgb, crop.extent_m, weights)
+        box = detected_box(rgb, crop.extent_m, weights, opts)
         if box is not None:
             out.append((variant_looks(rgb, box, crop.extent_m, rng, opts, True, look_of),
                          crop.types, crop.fold))
