@@ -38,7 +38,7 @@ CROPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ru-aircraft-c
 GSDS = (0.3, 0.5, 0.7)
 SCALE_ERROR = 0.15  # the random factor on a crop's pixel size lies within 1 -+ this
 SCALE_SIGMA = SCALE_ERROR / 3**0.5  # its standard deviation, declared to identification
-MARGIN_M = 40.0  # ground metres of border colour set around a resampled crop
+MARGIN_M = Variants.margin_m  # ground metres of border colour set around a crop
 MILITARY = site_prior(field="military")  # the crops show military airbases
 
 
@@ -83,8 +83,7 @@ def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
 def box_px(crop: Crop) -> float | None:
     """The long side, in the crop's pixels, of the detector's box around its aircraft
     (`detect.identify.typed.detected_box`)."""
-    box = detected_box(cv2.imread(str(crop.path))[..., ::-1], crop.extent_m, DEFAULT_WEIGHTS,
-                       Variants(margin_m=MARGIN_M))
+    box = detected_box(cv2.imread(str(crop.path))[..., ::-1], crop.extent_m, DEFAULT_WEIGHTS)
     return None if box is None else box_sides(box)[0]
 
 
