@@ -28,7 +28,6 @@ from detect.detector.model import DEFAULT_WEIGHTS
 from detect.find import find_objects
 from detect.identify import crops
 from detect.identify.appearance import APPEARANCE_WEIGHTS
-from detect.identify.catalogue import get_type
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
 from detect.identify.typed import Variants, box_sides, detected_box, on_margin, resized
@@ -59,12 +58,11 @@ class Trial:
     span_m: float | None
     radome_m: float | None = None
     level: str = "unknown"  # the answer's type_level: type, family, either (A or B) or unknown
-    likeliest: str = "unknown"  # the likeliest type (of an "A or B" answer, the likelier)
+    likeliest: str = "unknown"  # the answer's `type_likeliest` (of "A or B", the likelier)
 
     def likeliest_right(self) -> bool:
-        """Whether the likeliest type, or its family, is right."""
-        return self.likeliest != "unknown" and (self.crop.right(self.likeliest) or
-                                                self.crop.right(get_type(self.likeliest).family))
+        """Whether the likeliest of what the answer names is right."""
+        return self.crop.right(self.likeliest)
 
 
 def _central(objects, centre: np.ndarray) -> int | None:
@@ -108,15 +106,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
     alts = [a["type"] for a in rec.get("type_alternatives") or []]
     return Trial(crop, gsd, factor, True, rec["type"], float(rec["type_confidence"]), alts,
                  rec["length_m"], rec.get("span_m"), rec.get("radome_m"), rec["type_level"],
-                 likeliest(rec))
-
-
-def likeliest(rec: dict) -> str:
-    """An answer's likeliest type: the first whose figures its evidence quotes, after the
-    measured ones (an "A or B" answer quotes the likelier first)."""
-    if rec["type"] == "unknown":
-        return "unknown"
-    return rec["type_evidence"].split("; ", 1)[1].split(" is ", 1)[0]
+                 (rec["type_likeliest"] or {"type": "unknown"})["type"])
 
 
 def run_trials(crops: list[Crop], folder: Path, gsds=GSDS,

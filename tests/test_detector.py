@@ -39,7 +39,7 @@ def test_real_image_finds_its_labelled_aircraft(airbus, tmp_path):
     assert found >= 0.9 * (~item.truncated).sum(), (found, len(item.boxes))
     props = feats[0]["properties"]
     assert {"class", "confidence", "length_m", "width_m", "heading_deg", "type",
-            "type_confidence", "type_alternatives", "type_evidence"} <= set(props)
+            "type_confidence", "type_alternatives", "type_likeliest", "type_evidence"} <= set(props)
 
 
 def _utm(feature):

@@ -454,6 +454,20 @@ def test_types_of_one_size_from_two_families_are_reported_as_either():
     assert (r.type, r.level, r.role) == ("Il-76 or Tu-95", "either", None)
 
 
+def test_an_answer_says_which_of_what_it_names_is_likeliest():
+    """`type_likeliest`: of an "A or B" answer the family its evidence favours (here the look),
+    with that family's probability, a share of the answer's; of any other answer the answer
+    itself; none for `unknown`."""
+    for favoured in ("Il-76", "Tu-95"):
+        look = {c: 0.4 / (len(CLASSES) - 1) for c in CLASSES} | {favoured: 0.6}
+        r = identify(replace(_m(46.4, 50.3, None, sigma=0.6), looks_like=look), "aircraft")
+        assert (r.type, r.likeliest["type"]) == ("Il-76 or Tu-95", favoured), r
+        assert r.confidence / 2 < r.likeliest["score"] < r.confidence, r
+    sure = identify(_m(69.1, 73.3, 32), "aircraft")
+    assert sure.likeliest == {"type": "An-124", "score": sure.confidence}
+    assert identify(_m(150.0, 20.0), "aircraft").likeliest is None
+
+
 def test_types_closer_than_a_pixel_or_two_are_reported_as_either_at_that_resolution():
     """A Su-34 is 1.4 m longer than a Su-27 and as wide: 2.8 pixels at 0.5 m, where it is
     named, but 1.4 pixels at 1 m, where a measurement a pixel long named the Flanker for the

@@ -85,8 +85,9 @@ def site_prior(types: Sequence[str] | None = None, field: str | None = None,
     return prior
 
 
-IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_evidence",
-            "role", "role_confidence")  # an object's fields that hold its identification
+IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_likeliest",
+            "type_evidence", "role", "role_confidence")  # an object's fields that hold its
+# identification
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,14 @@ class Identification:
     role: str | None
     family: str | None
     role_confidence: float = 0.0  # the posterior share of the types of `role`
+    likeliest: dict | None = None  # the likeliest of what the answer names: of "A or B" the
+    # likelier, else the answer itself; type and score (its probability); None where unknown
 
     def fields(self) -> dict:
         """The identification as an object's `IDENTITY` fields."""
         return dict(zip(IDENTITY, (self.type, self.level, self.confidence, self.alternatives,
-                                   self.evidence, self.role, self.role_confidence),
-                        strict=True))
+                                   self.likeliest, self.evidence, self.role,
+                                   self.role_confidence), strict=True))
 
 
 def distance(m: Measurement, t: AircraftType, mp: MatchParams = MatchParams()) -> float:
@@ -215,7 +218,22 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     return replace(ident, confidence=round(ident.confidence * listed, 3),
                    role_confidence=round(share * listed, 3) if ident.role else 0.0,
                    alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
-                                 for n in others[:mp.alternatives]])
+                                 for n in others[:mp.alternatives]],
+                   likeliest=_likeliest(ident, post, listed))
+
+
+def _likeliest(ident: Identification, post: dict[str, float], listed: float) -> dict | None:
+    """The likeliest of what an answer names, with its probability: of "A or B" the family
+    whose types hold more of the posterior, else the answer itself."""
+    if ident.level == "unknown":
+        return None
+    if ident.level != "either":
+        return {"type": ident.type, "score": round(ident.confidence * listed, 3)}
+    cat = load_catalogue()
+    held = {f: sum(p for n, p in post.items() if cat[n].family == f)
+            for f in ident.type.split(" or ")}
+    top = max(held, key=held.get)
+    return {"type": top, "score": round(held[top] * listed, 3)}
 
 
 def catalogue_fit(m: Measurement, klass: str, prior: Prior | None = None,
