@@ -85,9 +85,9 @@ def site_prior(types: Sequence[str] | None = None, field: str | None = None,
     return prior
 
 
+# an object's fields that hold its identification
 IDENTITY = ("type", "type_level", "type_confidence", "type_alternatives", "type_likeliest",
-            "type_evidence", "role", "role_confidence")  # an object's fields that hold its
-# identification
+            "type_evidence", "role", "role_confidence")
 
 
 @dataclass(frozen=True)
