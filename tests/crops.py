@@ -30,7 +30,14 @@ from detect.identify import crops
 from detect.identify.appearance import APPEARANCE_WEIGHTS
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
-from detect.identify.typed import Variants, box_sides, detected_box, on_margin, resized
+from detect.identify.typed import (
+    Variants,
+    box_sides,
+    central_aircraft,
+    detected_box,
+    on_margin,
+    resized,
+)
 from tests.rasters import ORIGIN, write_tif
 
 CROPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ru-aircraft-crops"
@@ -65,15 +72,6 @@ class Trial:
         return self.crop.right(self.likeliest)
 
 
-def _central(objects, centre: np.ndarray) -> int | None:
-    """The aircraft nearest the image's centre (index into `objects`), if any."""
-    planes = np.flatnonzero(objects.klass == "aircraft")
-    if not len(planes):
-        return None
-    d = np.linalg.norm(objects.corners[planes].mean(axis=1) - centre, axis=1)
-    return int(planes[np.argmin(d)])
-
-
 def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
     return write_tif(path, rgb.transpose(2, 0, 1), transform=from_origin(*ORIGIN, gsd, gsd))
 
@@ -99,7 +97,7 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
         found = find_objects(ds, DEFAULT_WEIGHTS, prior=MILITARY, scale_sigma=SCALE_SIGMA,
                              look_model=look_model)
         centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
-    i = _central(found, centre)
+    i = central_aircraft(found, centre)
     if i is None:
         return Trial(crop, gsd, factor, False, "not found", 0.0, [], None, None)
     rec = found.records()[i]

@@ -61,13 +61,21 @@ def detected_box(rgb: np.ndarray, extent_m: float, weights: Path, opts: Variants
                                        dtype="uint8", crs=UTM, transform=transform) as ds:
         ds.write(image.transpose(2, 0, 1))
         found = detect_objects(ds, weights, conf=0.05)
-    planes = np.flatnonzero(found.klass == "aircraft")
-    if not len(planes):
+    i = central_aircraft(found, np.array(transform @ (w / 2, h / 2)))
+    if i is None:
         return None
-    centres = found.corners[planes].mean(axis=1)
-    i = planes[np.argmin(np.linalg.norm(centres - transform @ (w / 2, h / 2), axis=1))]
     cols, rows = ~transform @ (found.corners[i][:, 0], found.corners[i][:, 1])
     return (np.stack([cols, rows], axis=1) - pad) / k
+
+
+def central_aircraft(objects, centre: np.ndarray) -> int | None:
+    """The index of the aircraft in `objects` whose box centre lies nearest `centre` (map
+    coordinates), if any."""
+    planes = np.flatnonzero(objects.klass == "aircraft")
+    if not len(planes):
+        return None
+    d = np.linalg.norm(objects.corners[planes].mean(axis=1) - centre, axis=1)
+    return int(planes[np.argmin(d)])
 
 
 def resized(rgb: np.ndarray, k: float) -> np.ndarray:
