@@ -215,20 +215,21 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     families = set(ident.type.split(" or ")) if ident.level in ("family", "either") else set()
     others = sorted((n for n in post if n != ident.type and cat[n].family not in families),
                     key=lambda n: -post[n])  # the types the answer does not name
-    return replace(ident, confidence=round(ident.confidence * listed, 3),
-                   role_confidence=round(share * listed, 3) if ident.role else 0.0,
-                   alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
-                                 for n in others[:mp.alternatives]],
-                   likeliest=_likeliest(ident, post, listed))
+    ident = replace(ident, confidence=round(ident.confidence * listed, 3),
+                    role_confidence=round(share * listed, 3) if ident.role else 0.0,
+                    alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
+                                  for n in others[:mp.alternatives]])
+    return replace(ident, likeliest=_likeliest(ident, post, listed))
 
 
 def _likeliest(ident: Identification, post: dict[str, float], listed: float) -> dict | None:
     """The likeliest of what an answer names, with its probability: of "A or B" the family
-    whose types hold more of the posterior, else the answer itself."""
+    whose types hold more of the posterior (each type's `post` times `listed`), else the
+    answer itself."""
     if ident.level == "unknown":
         return None
     if ident.level != "either":
-        return {"type": ident.type, "score": round(ident.confidence * listed, 3)}
+        return {"type": ident.type, "score": ident.confidence}
     cat = load_catalogue()
     held = {f: sum(p for n, p in post.items() if cat[n].family == f)
             for f in ident.type.split(" or ")}
