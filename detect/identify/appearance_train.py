@@ -147,12 +147,11 @@ def _labels(classes: list[str]) -> np.ndarray:
     return np.array([CLASSES.index(c) for c in classes], np.float32)
 
 
-def train_appearance(opts: AppearanceOptions) -> dict:
-    """Collect the looks (cached under `out`), train, and write `out/appearance.onnx` with its
-    card `out/appearance.json` (classes, sources, validation accuracy, and the out-of-fold
-    figures on real military aircraft, see `out_of_fold`), and the two models each learned
-    without one fold, `out/appearance-fold0.onnx` and `-fold1.onnx` (with their classes), to
-    judge identification out of fold by."""
+def cached_looks(opts: AppearanceOptions):
+    """Every look the model learns from or is validated on, collected once and cached as
+    `out/looks.npz`: `xm`, `ym`, `fm` real military looks, classes and folds (in
+    `typed_looks`' order, `typed.variants` looks an aircraft); `xa` real airliners; `xs`, `ys`
+    rendered; `va` validation-site airliners; `vs`, `vys` rendered of another seed."""
     from detect.detector.airbus import split_by_site
     from detect.identify.catalogue import load_catalogue
 
@@ -173,11 +172,28 @@ def train_appearance(opts: AppearanceOptions) -> dict:
                 f, xm=np.stack(xm), ym=_labels(cm), fm=np.array(fm), xa=xa, va=va, xs=xs,
                 ys=_labels([look_class(cat[n]) for n in ns]), vs=vs,
                 vys=_labels([look_class(cat[n]) for n in vn]))
-    d = np.load(cached)
-    civil = CLASSES.index("civil")
+    return np.load(cached)
+
+
+def learned_looks(d) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The looks of `cached_looks` the model learns from, in order: real military, real
+    airliners (`civil`), rendered; their classes, and their folds (-1 but for a tuned crop's)."""
     x = np.concatenate([d["xm"], d["xa"], d["xs"]])
-    y = np.concatenate([d["ym"], np.full(len(d["xa"]), civil, np.float32), d["ys"]])
+    y = np.concatenate([d["ym"], np.full(len(d["xa"]), CLASSES.index("civil"), np.float32),
+                        d["ys"]])
     fold = np.concatenate([d["fm"], np.full(len(d["xa"]) + len(d["xs"]), -1)])
+    return x, y, fold
+
+
+def train_appearance(opts: AppearanceOptions) -> dict:
+    """Collect the looks (`cached_looks`), train, and write `out/appearance.onnx` with its
+    card `out/appearance.json` (classes, sources, validation accuracy, and the out-of-fold
+    figures on real military aircraft, see `out_of_fold`), and the two models each learned
+    without one fold, `out/appearance-fold0.onnx` and `-fold1.onnx` (with their classes), to
+    judge identification out of fold by."""
+    d = cached_looks(opts)
+    x, y, fold = learned_looks(d)
+    civil = CLASSES.index("civil")
     body = backbone(opts.weights)
     f = features(body, x)
     head, mean, scale = fit_head(f, y, opts)
