@@ -14,7 +14,7 @@ from detect.identify.appearance import CLASSES, look_class, looks_like
 from detect.identify.appearance_train import appearance_look
 from detect.identify.catalogue import get_type, load_catalogue
 from detect.identify.match import MatchParams, identify, look_odds, site_prior
-from detect.identify.measure import Measurement, extents, measure, sweep_sigma
+from detect.identify.measure import Measurement, extents, measure, radome, sweep_sigma
 from detect.identify.objects import identified
 from detect.identify.side import along_long_side
 from detect.identify.side_train import SideOptions, rendered_looks
@@ -185,6 +185,26 @@ def test_a_radome_is_found_on_an_a50_and_names_it_apart_from_its_il76_airframe(r
     named = identify(dish, "aircraft", MILITARY)
     assert named.type == "A-50" and "a radome 1" in named.evidence, named
     assert "A-50" not in identify(plain, "aircraft", MILITARY).type
+
+
+def test_a_disc_beside_the_fuselage_is_no_radome():
+    """A dish is mounted on the fuselage: a round disc of a dish's size near the aircraft's
+    centre is its radome where it lies on the fuselage's axis, and not where it lies more than
+    its radius off it (ground equipment beside a parked airliner, as on the Airbus training
+    sites)."""
+    import cv2
+
+    def chip(fuselage_row: int) -> tuple[np.ndarray, tuple[float, np.ndarray]]:
+        c = np.full((240, 240, 3), 90, np.uint8)
+        cv2.rectangle(c, (40, fuselage_row - 8), (200, fuselage_row + 8), (200,) * 3, -1)
+        cv2.circle(c, (120, 140), 16, (235,) * 3, -1)  # 20 px from the chip's centre
+        return c.astype(np.float32), (0.0, np.array([120.0, fuselage_row]))
+
+    on, its_axis = chip(140)
+    assert abs(radome(on, 200.0, its_axis) - 32) <= 5
+    beside, its_axis = chip(120)
+    assert radome(beside, 200.0, its_axis) == 0.0
+    assert radome(beside, 200.0, (0.0, np.array([120.0, 140.0]))) > 0  # on a line through it
 
 
 def test_a_radome_weighs_the_call_only_where_it_was_looked_for():

@@ -53,8 +53,9 @@ class MatchParams:
     alternatives: int = 2  # how many other types an answer lists with their probabilities
     radome_seen: float = 0.45  # share of aircraft with a radome whose disc is found (tuned
     # real crops: 4 of 9 A-50 trials)
-    radome_false: float = 0.02  # share of aircraft without one where a disc is found (tuned
-    # real crops: 1 of 72 other trials)
+    radome_false: float = 0.02  # share of aircraft without one where a disc is found, held
+    # above what is seen (none of the tuned crops' 78 found trials of other types, nor of the
+    # Airbus training sites' 2356 aircraft) lest one false disc name an A-50 alone
     look_floor: float = 0.2  # share of a look's class probabilities spread evenly over the
     # classes: the look model, learned from few real aircraft, is sure and wrong at times, and a
     # type whose class it rules out keeps this share (higher: the look weighs less)

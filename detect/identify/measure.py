@@ -433,13 +433,13 @@ def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
 
 
 def _figures(sil: Silhouette, p: MeasureParams, side: float
-             ) -> tuple[float, float, float, float | None]:
-    """(length, span, axis angle pointing to the nose, sweep) of a silhouette, in chip
-    pixels and radians. An aircraft's axis is the line both its silhouette and all that
-    differs from the apron are symmetric about (a dark grey fuselage passes for shadow, and
-    straight wings alone are as symmetric across as along), where that lies within 45 degrees
-    of the chip's axis `side` (0: its columns, pi/2: its rows) the fuselage runs along, else
-    `side` itself. Its extents are its `edges`'."""
+             ) -> tuple[float, float, float, np.ndarray, float | None]:
+    """(length, span, axis angle pointing to the nose, a point on the axis, sweep) of a
+    silhouette, in chip pixels and radians. An aircraft's axis is the line both its
+    silhouette and all that differs from the apron are symmetric about (a dark grey fuselage
+    passes for shadow, and straight wings alone are as symmetric across as along), where that
+    lies within 45 degrees of the chip's axis `side` (0: its columns, pi/2: its rows) the
+    fuselage runs along, else `side` itself. Its extents are its `edges`'."""
     body = sil.found
     a, centre = fuselage_axis(body, sil.unlike, p.symmetry_margin)
     if abs((a - side + math.pi / 2) % math.pi - math.pi / 2) > math.pi / 4:
@@ -450,7 +450,7 @@ def _figures(sil: Silhouette, p: MeasureParams, side: float
     sweep = _sweep(t, s, _extent(s) / 2, p)
     if sil.edges.sum() >= 12:
         t, s = _along_across(sil.edges, centre, a)
-    return _extent(t), _extent(s), a, sweep
+    return _extent(t), _extent(s), a, centre, sweep
 
 
 def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: float,
@@ -487,7 +487,8 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
     on_long = float(along_long_side(look(c, box_length, box_width, res)[None])[0])
     fuselage_on_long = on_long >= 0.5
     seen = looks_like(rgb_look(c, box_length, box_width, res)[None], look_model)[0]
-    sil_length, sil_span, a, sweep = _figures(sil, p, 0.0 if fuselage_on_long else math.pi / 2)
+    sil_length, sil_span, a, centre, sweep = _figures(sil, p, 0.0 if fuselage_on_long
+                                                      else math.pi / 2)
     sil_length, sil_span = sil_length * res, sil_span * res
     if sil.unlike is not None:
         box_length, box_width = _trimmed((box_length, box_width), sil.unlike, p)
@@ -505,14 +506,17 @@ def measure(image: np.ndarray, crs, transform, corners: np.ndarray, axis_deg: fl
         (length, span), whole = extents((sil_length, sil_span), (length, span), p)
     return Measurement(float(length), float(span), float(heading % 360), float(sigma), True,
                        sweep if whole else None, sweep_sigma(gsd, span), pixel_m=gsd,
-                       radome_m=radome(c, max(length, span) / res, p) * res,
+                       radome_m=radome(c, max(length, span) / res, (a, centre), p) * res,
                        looks_like=seen, fuselage_p=max(on_long, 1 - on_long))
 
 
-def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams()) -> float:
+def radome(image: np.ndarray, extent_px: float, axis: tuple[float, np.ndarray],
+           p: MeasureParams = MeasureParams()) -> float:
     """The diameter (chip pixels) of the largest round disc of a radome's size (`radome_size`)
-    centred on the aircraft (`radome_off`; the chip is centred on it), found by the Hough
-    transform over the edges of its grey image; 0 where there is none."""
+    centred on the aircraft (`radome_off`; the chip is centred on it) and on its fuselage (a
+    dish is mounted on it: its centre within its own radius of the fuselage `axis`, an angle
+    in the chip and a point on the line), found by the Hough transform over the edges of its
+    grey image; 0 where there is none."""
     grey = image.mean(axis=2)
     lo, hi = np.percentile(grey, [1, 99])
     u8 = np.clip((grey - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8)
@@ -521,8 +525,11 @@ def radome(image: np.ndarray, extent_px: float, p: MeasureParams = MeasureParams
                              param2=p.radome_round, minRadius=int(small),
                              maxRadius=int(math.ceil(large)))
     centre = (np.array(u8.shape[::-1]) - 1) / 2
+    a, on_axis = axis
+    across = np.array([-math.sin(a), math.cos(a)])
     near = [r for x, y, r in ([] if found is None else found[0])
-            if math.dist((x, y), centre) <= p.radome_off * extent_px]
+            if math.dist((x, y), centre) <= p.radome_off * extent_px
+            and abs((np.array([x, y]) - on_axis) @ across) <= r]
     return 2 * float(max(near)) if near else 0.0
 
 
