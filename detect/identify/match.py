@@ -51,8 +51,8 @@ class MatchParams:
     off_catalogue_sigmas: float = 2.5  # an aircraft the catalogue lacks, or one misread, is as
     # likely as a listed type this far away (higher: surer calls; 0.95 at 0 sigma, 0.8 at 1.9)
     alternatives: int = 2  # how many other types an answer lists with their probabilities
-    radome_seen: float = 0.45  # share of aircraft with a radome whose disc is found (tuned
-    # real crops: 4 of 9 A-50 trials)
+    radome_seen: float = 0.45  # share of aircraft with a radome whose disc is found (about
+    # half: 5 of the tuned real crops' 9 A-50 trials)
     radome_false: float = 0.02  # share of aircraft without one where a disc is found, held
     # above what is seen (none of the tuned crops' 78 found trials of other types, nor of the
     # Airbus training sites' 2356 aircraft) lest one false disc name an A-50 alone
