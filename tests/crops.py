@@ -16,7 +16,7 @@ The crops and their parts are read by `detect.identify.crops`.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -46,6 +46,9 @@ SCALE_ERROR = 0.15  # the random factor on a crop's pixel size lies within 1 -+ 
 SCALE_SIGMA = SCALE_ERROR / 3**0.5  # its standard deviation, declared to identification
 MARGIN_M = Variants.margin_m  # ground metres of border colour set around a crop
 MILITARY = site_prior(field="military")  # the crops show military airbases
+LOOK_ALIKES = (("Il-76", "Tu-95"), ("Il-76", "C-17"), ("Su-30_or_Su-34", "Su-27_or_Su-35"),
+               ("Tu-22M", "Tu-160"))  # the look-alikes that shape must tell apart at a pixel
+# size off by up to 15% (#34), as the crops label them; there are no C-17 crops
 
 
 def read_crops(root: Path = CROPS) -> list[Crop]:
@@ -70,6 +73,11 @@ class Trial:
     def likeliest_right(self) -> bool:
         """Whether the likeliest of what the answer names is right."""
         return self.crop.right(self.likeliest)
+
+    def taken_for(self, label: str) -> bool:
+        """Whether the likeliest of what the answer names is the crop label `label`'s type
+        and not the crop's own (as a family both share is)."""
+        return replace(self.crop, label=label).right(self.likeliest) and not self.likeliest_right()
 
 
 def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
