@@ -49,6 +49,8 @@ MILITARY = site_prior(field="military")  # the crops show military airbases
 LOOK_ALIKES = (("Il-76", "Tu-95"), ("Il-76", "C-17"), ("Su-30_or_Su-34", "Su-27_or_Su-35"),
                ("Tu-22M", "Tu-160"))  # the look-alikes that shape must tell apart at a pixel
 # size off by up to 15% (#34), as the crops label them; there are no C-17 crops
+RIVALS = tuple(p for pair in LOOK_ALIKES for p in (pair, pair[::-1]))  # (truth, rival), both
+# ways round
 
 
 def read_crops(root: Path = CROPS) -> list[Crop]:

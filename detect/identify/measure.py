@@ -422,14 +422,20 @@ def _nose_forward(t: np.ndarray, s: np.ndarray, p: MeasureParams) -> bool:
     return low >= high
 
 
+def _projected(pts: np.ndarray, centre: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of points (n, 2: column, row) along the axis at angle `a` through
+    `centre`, and across it (chip pixels)."""
+    rel = pts - centre
+    return rel @ np.array([math.cos(a), math.sin(a)]), rel @ np.array([-math.sin(a),
+                                                                        math.cos(a)])
+
+
 def _along_across(mask: np.ndarray, centre: np.ndarray, a: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of a mask's pixels along the axis at angle `a` through `centre`, and
     across it (chip pixels)."""
     rows, cols = np.nonzero(mask)
-    rel = np.column_stack([cols, rows]) - centre
-    return rel @ np.array([math.cos(a), math.sin(a)]), rel @ np.array([-math.sin(a),
-                                                                        math.cos(a)])
+    return _projected(np.column_stack([cols, rows]), centre, a)
 
 
 def _figures(sil: Silhouette, p: MeasureParams, side: float
@@ -524,12 +530,14 @@ def radome(image: np.ndarray, extent_px: float, axis: tuple[float, np.ndarray],
     found = cv2.HoughCircles(u8, cv2.HOUGH_GRADIENT_ALT, 1.5, 10, param1=300,
                              param2=p.radome_round, minRadius=int(small),
                              maxRadius=int(math.ceil(large)))
-    centre = (np.array(u8.shape[::-1]) - 1) / 2
+    if found is None:
+        return 0.0
+    discs = found[0]
     a, on_axis = axis
-    across = np.array([-math.sin(a), math.cos(a)])
-    near = [r for x, y, r in ([] if found is None else found[0])
-            if math.dist((x, y), centre) <= p.radome_off * extent_px
-            and abs((np.array([x, y]) - on_axis) @ across) <= r]
+    off_axis = np.abs(_projected(discs[:, :2], on_axis, a)[1])
+    centre = (np.array(u8.shape[::-1]) - 1) / 2
+    near = [r for (x, y, r), off in zip(discs, off_axis, strict=True)
+            if math.dist((x, y), centre) <= p.radome_off * extent_px and off <= r]
     return 2 * float(max(near)) if near else 0.0
 
 
