@@ -39,6 +39,9 @@ def test_catalogue_has_sourced_rows_and_the_reference_figures():
         assert (cat[name].length_m, cat[name].span_m) == (length, span)
     for name in ["Il-78", "A-50", "Su-30SM", "Su-35", "MiG-31", "Ka-52", "Mi-26", "B747"]:
         assert name in cat
+    swing = {t.name: (t.swept_span_m, t.swept_deg) for t in cat.values() if t.swept_span_m}
+    assert swing == {"Tu-160": (35.6, 65), "Tu-22M3": (23.3, 65), "Su-24": (10.4, 69)}
+    assert all("swept" in cat[name].source for name in swing)
 
 
 def _m(length, span, sweep=None, sigma=0.6):
@@ -510,6 +513,25 @@ def test_the_wing_sweep_tells_types_of_one_size_apart():
     assert identify(_m(46.4, 50.3, 35, sigma=0.6), "aircraft").type == "Tu-95"
 
 
+@pytest.mark.parametrize("name, span, sweep, pixel", [("Tu-160", 35.6, 65.0, 1.0),
+                                                     ("Tu-22M3", 23.3, 65.0, 1.0),
+                                                     ("Su-24", 10.4, 69.0, 0.5)])
+def test_a_swing_wing_parked_swept_is_named_where_its_sweep_says_so(name, span, sweep, pixel):
+    """Swing-wing aircraft are often parked with their wings swept back (a Tu-160 then spans
+    35.6 m for 55.7, swept 65 deg for 20): read so, with its sweep, it is named, and the
+    evidence quotes it swept. Without a sweep read, the swept figures alone name nothing."""
+    t = get_type(name)
+    swept = Measurement(t.length_m, span, 0.0, pixel, True, sweep, sweep_sigma(pixel, span),
+                        pixel_m=pixel)
+    r = identify(swept, "aircraft", MILITARY)
+    assert (r.type, r.level) == (name, "type"), r
+    assert f"{name} is {t.length_m:g} x {span:g}, {sweep:g} deg (wings swept)" in r.evidence
+    assert name not in identify(replace(swept, sweep_deg=None), "aircraft", MILITARY).type
+    spread = identify(replace(swept, span_m=t.span_m, sweep_deg=t.sweep_deg), "aircraft",
+                      MILITARY)
+    assert spread.type == name and "swept" not in spread.evidence, spread
+
+
 def _row(length: float, span: float, sigma: float = 1.0, sweep: float | None = None,
          pixel: float | None = None) -> TrackedObject:
     """An object of the daily run measured `length` x `span` m to `sigma` m, with a
@@ -584,6 +606,19 @@ def test_an_aircraft_as_large_as_the_one_before_it_but_swept_otherwise_is_anothe
     now = follow(su34, _row(24.1, 18.1, 1.19, 20.2, 1.0), True, 1.0)
     assert "sightings" not in now.props, now
     assert now.type == "Su-24", now
+
+
+def test_a_swing_wing_that_swept_its_wings_overnight_is_the_same_aircraft():
+    """At 1 m per pixel a Tu-160 read 54.3 x 55.2 and 53.8 x 56.0 m with its wings spread (20
+    deg) on two days, and 54.0 x 35.9 m swept 64 deg on the next: not the earlier looks'
+    size, but the Tu-160 they name, its wings swept back, fits it. It is the same aircraft,
+    identified over all three."""
+    spread = follow(_row(54.3, 55.2, 1.0, 20.5, 1.0), _row(53.8, 56.0, 1.0, 19.0, 1.0), True,
+                    1.0)
+    assert spread.type == "Tu-160"
+    now = follow(spread, _row(54.0, 35.9, 1.0, 64.0, 1.0), True, 1.0)
+    assert now.type == "Tu-160" and len(now.props["sightings"]) == 3, now
+    assert now.props["type_evidence"].endswith("the Tu-160 they name still fits it"), now
 
 
 def test_a_look_alike_that_replaced_an_aircraft_overnight_is_identified_on_its_own():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib.resources import files
 
@@ -26,10 +26,21 @@ class AircraftType:
     # `detect.identify.match.site_prior`)
     source: str
     radome_m: float = 0.0  # the diameter of a radome's disc above the fuselage, if it has one
+    swept_span_m: float = 0.0  # a swing wing's span swept fully back (0: a fixed wing); a
+    # swing-wing aircraft is parked with its wings spread or swept
+    swept_deg: float = 0.0  # and its leading-edge sweep then
+    wings: str = ""  # "swept" for the view of a swing-wing type with its wings swept back
 
     @property
     def is_helicopter(self) -> bool:
         return self.klass == "helicopter"
+
+    def swept(self) -> AircraftType | None:
+        """A swing-wing type with its wings swept back (`swept_span_m`, `swept_deg`); None
+        for a fixed wing."""
+        if not self.swept_span_m or self.wings:
+            return None
+        return replace(self, span_m=self.swept_span_m, sweep_deg=self.swept_deg, wings="swept")
 
 
 @cache
@@ -50,6 +61,8 @@ def load_catalogue() -> dict[str, AircraftType]:
             service=r["service"],
             source=r["source"],
             radome_m=float(r["radome_m"] or 0),
+            swept_span_m=float(r["swept_span_m"] or 0),
+            swept_deg=float(r["swept_deg"] or 0),
         )
         for r in rows
     }

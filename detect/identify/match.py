@@ -2,7 +2,8 @@
 
 Each candidate type scores a Gaussian likelihood of the measured figures given its catalogue
 figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
-sweep, segmentation of wing tips). Posteriors are normalised over the candidates. Types that
+sweep, segmentation of wing tips), a swing-wing type's with its wings swept back where the
+sweep read says they are (see `planform`). Posteriors are normalised over the candidates. Types that
 cannot be told apart are reported as their family, two look-alikes of different families (or
 two of different roles that fit about as well, see `MatchParams.role_margin`) as either of
 them. The answer is always the best call, with its probability as `confidence`; where it
@@ -112,10 +113,26 @@ class Identification:
                                    self.role_confidence), strict=True))
 
 
+def planform(t: AircraftType, m: Measurement) -> AircraftType:
+    """A type as a measurement shows it: a swing-wing type with its wings swept back (see
+    `AircraftType.swept`) where the wing sweep read lies nearer its swept angle than its
+    spread one, else as the catalogue lists it. Its sweep tells a swept wing: without it, the
+    swept figures fall among other types' misread ones."""
+    swept = t.swept()
+    if swept is None or m.sweep_deg is None:
+        return t
+    return swept if abs(m.sweep_deg - swept.sweep_deg) < abs(m.sweep_deg - t.sweep_deg) else t
+
+
 def distance(m: Measurement, t: AircraftType, mp: MatchParams = MatchParams()) -> float:
-    """How many sigmas a measurement lies from a type, over length (where seen), span and wing
-    sweep (where read); a share of each figure, the catalogue's tolerance and the pixel size's
-    error (`Measurement.scale_sigma`), widens its sigma."""
+    """How many sigmas a measurement lies from a type as it shows it (see `planform`), over
+    length (where seen), span and wing sweep (where read); a share of each figure, the
+    catalogue's tolerance and the pixel size's error (`Measurement.scale_sigma`), widens its
+    sigma."""
+    return _planform_distance(m, planform(t, m), mp)
+
+
+def _planform_distance(m: Measurement, t: AircraftType, mp: MatchParams) -> float:
     share = math.hypot(mp.tolerance, m.scale_sigma)
     s_len = _length_sigma(math.hypot(m.sigma_m, share * t.length_m), t, mp)
     s_span = math.hypot(m.sigma_m, share * t.span_m)
@@ -262,6 +279,7 @@ def _identified(m: Measurement, klass: str, prior: Prior | None,
     d = {t.name: _fused_distance(looks, t, mp) for t in types}
     like = {t.name: weight[t.name] * math.exp(-0.5 * d[t.name] ** 2) *
             radome_odds(looks, t, mp) * look_odds(looks, t, mp) for t in types}
+    types = [planform(t, m) for t in types]  # as today's look shows each, quoted so
     # a family is as likely as its likeliest member, however many variants the catalogue lists
     fit: dict[str, float] = {}
     summed: dict[str, float] = {}
@@ -383,4 +401,5 @@ def _resolved(a: AircraftType, b: AircraftType, m: Measurement, mp: MatchParams,
 def _ref(t: AircraftType, m: Measurement) -> str:
     """A type's catalogue figures, as the evidence quotes them."""
     sweep = "" if m.sweep_deg is None or t.is_helicopter else f", {t.sweep_deg:g} deg"
-    return f"{t.name} is {t.length_m:g} x {t.span_m:g}{sweep}"
+    wings = f" (wings {t.wings})" if t.wings else ""
+    return f"{t.name} is {t.length_m:g} x {t.span_m:g}{sweep}{wings}"
