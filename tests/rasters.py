@@ -252,20 +252,20 @@ def measure_rendered(name: str, heading: float, box_length: float, box_span: flo
                      gsd: float = 0.5, blur_px: float = 0.0, helicopter: bool = False,
                      apron: tuple = (0.6, 0.6, 0.6), trailers_m: float = 0.0,
                      sun: tuple[float, float] = (150, 50), reference: bool = True,
-                     edge_m: float | None = None):
+                     edge_m: float | None = None, swept: bool = False):
     """A sprite of `name` rendered on an empty apron at `gsd`, blurred by a Gaussian of
     `blur_px` pixels, measured with a detector's box of `box_length` and `box_span` times its
     true size (fuselage and rotor for a helicopter), on an apron of colour `apron`, under a
     `sun` at (azimuth, elevation), against the empty apron unless not `reference`; with
     `trailers_m`, red trailers that long touch its nose and its tail; with `edge_m`, the
     image ends that many metres from its centre (a tight screenshot: past the edge every
-    band reads 0, as `detect` reads it)."""
+    band reads 0, as `detect` reads it); a swing wing `swept` back."""
     size = int(200 / gsd)
     empty = np.ones((size, size, 3), np.float32) * np.float32(apron)
     empty *= 1 + 0.02 * np.random.default_rng(1).standard_normal((size, size, 1)).astype(
         np.float32)
     img = empty.copy()
-    shape = shape_for(name)
+    shape = shape_for(name, swept)
     centre = (size / 2 + 0.3, size / 2 - 0.4)
     paste(img, render_sprite(shape, centre, heading, gsd, *sun))
     if trailers_m:

@@ -8,7 +8,7 @@ distance and any heading.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,11 +46,16 @@ class Shape:
     radome: float = 0.0  # diameter of a radome's disc above the fuselage
 
 
-def shape_for(type_name: str) -> Shape:
-    """The drawable shape of a catalogue type (or the synthetic `truck`)."""
+def shape_for(type_name: str, swept: bool = False) -> Shape:
+    """The drawable shape of a catalogue type (or the synthetic `truck`); of a swing-wing
+    type, with its wings swept back where `swept`."""
     if type_name == TRUCK:
         return Shape(TRUCK, "truck", 10.0, 2.5, 0.0, 0, _PAINT["truck"], 3.0)
     t = get_type(type_name)
+    if swept:
+        if (back := t.swept()) is None:
+            raise ValueError(f"{type_name} has no swing wing to sweep")
+        return replace(shape_for(type_name), span=back.span_m, sweep=back.sweep_deg)
     if t.is_helicopter:
         paint = _PAINT["attack helicopter" if t.role == "attack helicopter" else "helicopter"]
         return Shape(t.name, "helicopter", t.length_m, t.span_m, 0.0, t.engines, paint, 3.5,
