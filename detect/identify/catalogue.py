@@ -29,18 +29,22 @@ class AircraftType:
     swept_span_m: float = 0.0  # a swing wing's span swept fully back (0: a fixed wing); a
     # swing-wing aircraft is parked with its wings spread or swept
     swept_deg: float = 0.0  # and its leading-edge sweep then
-    wings: str = ""  # "swept" for the view of a swing-wing type with its wings swept back
 
     @property
     def is_helicopter(self) -> bool:
         return self.klass == "helicopter"
 
+    @property
+    def is_swept(self) -> bool:
+        """Whether these are a swing-wing type's figures with its wings swept back."""
+        return bool(self.swept_span_m) and self.span_m == self.swept_span_m
+
     def swept(self) -> AircraftType | None:
         """A swing-wing type with its wings swept back (`swept_span_m`, `swept_deg`); None
         for a fixed wing."""
-        if not self.swept_span_m or self.wings:
+        if not self.swept_span_m:
             return None
-        return replace(self, span_m=self.swept_span_m, sweep_deg=self.swept_deg, wings="swept")
+        return replace(self, span_m=self.swept_span_m, sweep_deg=self.swept_deg)
 
 
 @cache

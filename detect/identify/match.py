@@ -3,13 +3,13 @@
 Each candidate type scores a Gaussian likelihood of the measured figures given its catalogue
 figures, with the measurement's uncertainty widened by a model tolerance (variants, parked wing
 sweep, segmentation of wing tips), a swing-wing type's with its wings swept back where the
-sweep read says they are (see `planform`). Posteriors are normalised over the candidates. Types that
-cannot be told apart are reported as their family, two look-alikes of different families (or
-two of different roles that fit about as well, see `MatchParams.role_margin`) as either of
-them. The answer is always the best call, with its probability as `confidence`; where it
-holds under `named_at` of the posterior its evidence says it fits several types about as well,
-and reports name it only at a confidence they trust (`detect.tracked.label`). Only a
-measurement far from every type is `unknown`.
+sweep read says they are (see `planform`). Posteriors are normalised over the candidates. Types
+that cannot be told apart are reported as their family, two look-alikes of different families
+(or two of different roles that fit about as well, see `MatchParams.role_margin`) as either of
+them. The answer is always the best call, with its probability as `confidence`; where it holds
+under `named_at` of the posterior its evidence says it fits several types about as well, and
+reports name it only at a confidence they trust (`detect.tracked.label`). Only a measurement
+far from every type is `unknown`.
 """
 
 from __future__ import annotations
@@ -401,5 +401,5 @@ def _resolved(a: AircraftType, b: AircraftType, m: Measurement, mp: MatchParams,
 def _ref(t: AircraftType, m: Measurement) -> str:
     """A type's catalogue figures, as the evidence quotes them."""
     sweep = "" if m.sweep_deg is None or t.is_helicopter else f", {t.sweep_deg:g} deg"
-    wings = f" (wings {t.wings})" if t.wings else ""
+    wings = " (wings swept)" if t.is_swept else ""
     return f"{t.name} is {t.length_m:g} x {t.span_m:g}{sweep}{wings}"
