@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from detect.identify.appearance import CLASSES, look_class, looks_like
+from detect.identify.appearance import APPEARANCE_WEIGHTS, CLASSES, look_class, looks_like
 from detect.identify.appearance_train import appearance_look
+from detect.identify.calibration import KEY, Calibration, fit, of_model
 from detect.identify.catalogue import get_type, load_catalogue
 from detect.identify.match import MatchParams, identify, look_odds, site_prior
 from detect.identify.measure import Measurement, extents, measure, radome, sweep_sigma
@@ -26,6 +27,7 @@ from tests.rasters import measure_rendered
 
 PALE = Path(__file__).parent / "data" / "pale-transports"
 MILITARY = site_prior(field="military")  # the renderer's bases are military fields
+RAW = Calibration()  # the identity: the identification's own probabilities
 
 
 def test_catalogue_has_sourced_rows_and_the_reference_figures():
@@ -148,15 +150,54 @@ def _scaled(name: str, factor: float, scale_sigma: float) -> Measurement:
 def test_a_pixel_size_known_only_roughly_weighs_size_less_and_shape_more():
     military = site_prior(field="military")
     # an Il-76 read 13% large fits a Tu-160 by size alone: with the scale's error declared
-    # that is no longer a confident call
-    sure = identify(_scaled("Il-76", 1.13, 0.0), "aircraft", military)
-    rough = identify(_scaled("Il-76", 1.13, 0.087), "aircraft", military)
+    # that is no longer a confident call (the identification's own probability, uncalibrated)
+    sure = identify(_scaled("Il-76", 1.13, 0.0), "aircraft", military, calibration=RAW)
+    rough = identify(_scaled("Il-76", 1.13, 0.087), "aircraft", military, calibration=RAW)
     assert sure.type == "Tu-160" and sure.confidence >= 0.8
     assert rough.type != "Tu-160" and rough.confidence < 0.8
     # a Tu-22M3 read 10% large is an airliner by size; its sweep (read) names it
     assert identify(_scaled("Tu-22M3", 1.1, 0.0), "aircraft", military).type != "Tu-22M3"
     named = identify(_scaled("Tu-22M3", 1.1, 0.087), "aircraft", military)
     assert named.type == "Tu-22M3" and "scale +-9%" in named.evidence
+
+
+def test_a_calibration_fitted_on_calls_recovers_how_often_they_were_right():
+    """Calls whose probability overstates how often they are right (as on real imagery) give
+    a map that brings them down: fitted on 2000 calls drawn under a known map, it recovers
+    it, and calls at 0.9 come out at what they were right."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.99, 2000)
+    truth = Calibration(0.6, 0.2)
+    right = rng.uniform(size=p.size) < np.array([truth(x) for x in p])
+    fitted = fit(p, right)
+    assert abs(fitted.slope - 0.6) < 0.1 and abs(fitted.intercept - 0.2) < 0.15, fitted
+    assert abs(fitted(0.9) - truth(0.9)) < 0.03
+    assert RAW(0.9) == pytest.approx(0.9)
+
+
+def test_a_calibration_changes_no_call_only_how_sure_it_is():
+    """The map is monotone: the answer, its alternatives and their order stay; each
+    probability is the map's of the identification's own."""
+    m = _scaled("Il-76", 1.05, 0.087)
+    raw = identify(m, "aircraft", MILITARY, calibration=RAW)
+    humble = Calibration(0.6, 0.2)
+    cal = identify(m, "aircraft", MILITARY, calibration=humble)
+    assert (cal.type, cal.level) == (raw.type, raw.level)
+    assert [a["type"] for a in cal.alternatives] == [a["type"] for a in raw.alternatives]
+    assert cal.confidence == pytest.approx(humble(raw.confidence), abs=2e-3)
+    assert cal.likeliest["score"] == pytest.approx(humble(raw.likeliest["score"]), abs=2e-3)
+
+
+def test_the_shipped_look_model_carries_a_calibration_fitted_on_real_calls(tmp_path):
+    """The shipped card holds the map `detect train-appearance` fitted on the tuned real
+    crops' calls out of fold, which on real imagery makes the identification humbler; a card
+    without one (a fold model's) leaves the probabilities as they are."""
+    card = json.loads(APPEARANCE_WEIGHTS.with_suffix(".json").read_text())[KEY]
+    assert card["calls"] >= 60 and 0 < card["slope"] < 1
+    assert of_model(APPEARANCE_WEIGHTS)(0.9) < 0.9
+    bare = tmp_path / "fold.onnx"
+    bare.with_suffix(".json").write_text(json.dumps({"classes": list(CLASSES)}))
+    assert of_model(bare) == RAW
 
 
 def test_evidence_reads_like_an_analyst():

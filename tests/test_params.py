@@ -32,6 +32,7 @@ FIXED = {
     "detector/slicing.py": {"CACHE_MB", "MASK_PX"},
     "identify/side.py": {"LOOK_PX", "LOOK_SPAN"},  # the side model's input, fixed by its weights
     "identify/appearance.py": {"LOOK_PX", "LOOK_SPAN"},  # the look model's input, likewise
+    "identify/trials.py": {"GSDS", "SCALE_ERROR", "ORIGIN"},  # the real crops' protocol (#34)
     "geotiff.py": {"DEFLATE_LEVEL"},
     "history.py": {"BUSY_TIMEOUT_S"},
     "imagery/ingest.py": {"BLOCK_ROWS"},

@@ -104,6 +104,9 @@ def _finish(card: dict, trained: Path, install: Path | None) -> None:
     if oof := card.get("out of fold"):
         click.echo(f"out of fold, {oof['on']}: accuracy {oof['accuracy']:.3f}, log loss "
                    f"{oof['log loss']:.3f}", err=True)
+    if fit := card.get("type_confidence calibration"):
+        click.echo(f"type_confidence calibration: slope {fit['slope']:.3f}, intercept "
+                   f"{fit['intercept']:.3f} ({fit['calls']} calls)", err=True)
     if install:
         install_model(trained, install)
         click.echo(f"installed: {install}", err=True)

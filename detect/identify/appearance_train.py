@@ -14,10 +14,15 @@ eight right-angle turns and mirrors) are computed once, and only a linear layer 
 learned, classes weighing equally in the loss, so that the model's probabilities stand for
 likelihoods. A few dozen real military aircraft could not train a network from scratch; the
 detector's features, learned from thousands of real aircraft, carry over.
+
+The card also carries the calibration of `type_confidence` (`detect.identify.calibration`),
+fitted on the tuned crops' trials (`detect.identify.trials`) each identified with the fold
+model learned without it.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,9 +30,11 @@ import numpy as np
 
 from detect.atomic import atomic_path, write_json
 from detect.detector.model import sha256
+from detect.identify import calibration
 from detect.identify.appearance import CLASSES, LOOK_PX, look_class, rgb_look
 from detect.identify.backbone import backbone, export, features, fit_full_batch, stored
 from detect.identify.catalogue import get_type
+from detect.identify.crops import read_crops
 from detect.identify.measure import MeasureParams
 from detect.identify.side_train import real_looks, rendered_looks
 from detect.identify.typed import Variants, typed_looks
@@ -223,7 +230,24 @@ def train_appearance(opts: AppearanceOptions) -> dict:
             "out of fold": {"on": "real military: the crops' tune part in two folds by "
                                   "aircraft, each judged by a head learned without it",
                             **out_of_fold(f, y, fold, heads)}}
+    card.update(calibrated(opts))
     export(net, opts.out / "appearance.onnx", (3, LOOK_PX, LOOK_PX))
     write_json(opts.out / "appearance.json", card)
     return card
 
+
+def calibrated(opts: AppearanceOptions) -> dict:
+    """The calibration of `type_confidence` as a card entry: fitted on the calls other than
+    unknown of the tuned crops' trials, each crop looked at by the fold model in `opts.out`
+    learned without it (whose card holds no calibration, so that the probabilities are the
+    identification's own)."""
+    from detect.identify.trials import run_trials
+
+    tuned = [c for c in read_crops(opts.crops) if c.part == "tune"]
+    folds = {k: opts.out / f"appearance-fold{k}.onnx" for k in (0, 1)}
+    with tempfile.TemporaryDirectory() as tmp:
+        trials = run_trials(tuned, Path(tmp), fold_models=folds, weights=opts.weights)
+    calls = [t for t in trials if t.found and t.answer != "unknown"]
+    fitted = calibration.fit(np.array([t.confidence for t in calls]),
+                             np.array([t.crop.right(t.answer) for t in calls]))
+    return fitted.card(len(calls))

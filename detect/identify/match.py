@@ -18,7 +18,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from detect.identify.appearance import look_class
+from detect.identify.appearance import APPEARANCE_WEIGHTS, look_class
+from detect.identify.calibration import Calibration, of_model
 from detect.identify.catalogue import AircraftType, load_catalogue
 from detect.identify.measure import Measurement, MeasureParams
 
@@ -220,12 +221,15 @@ def _figures(m: Measurement, helicopter: bool) -> str:
 
 
 def identify(m: Measurement, klass: str, prior: Prior | None = None,
-             earlier: Sequence[Measurement] = (), mp: MatchParams = MatchParams()
-             ) -> Identification:
+             earlier: Sequence[Measurement] = (), mp: MatchParams = MatchParams(),
+             calibration: Calibration | None = None) -> Identification:
     """The most likely type (or family, or unknown) for a measured object, each type's
     likelihood weighed by its `prior` (see `site_prior`), with the posterior share of its
     role; with `earlier` measurements of the same object (see `detect.identify.sightings`),
-    over all of them."""
+    over all of them. The probabilities of the answer, its likeliest and its alternatives are
+    calibrated by `calibration` (see `detect.identify.calibration`; by default the shipped
+    look-class model's)."""
+    cal = of_model(APPEARANCE_WEIGHTS) if calibration is None else calibration
     ident, post, total = _identified(m, klass, prior, earlier, mp)
     listed = total / (total + mp.off_catalogue)  # the chance it is a catalogue type at all
     cat = load_catalogue()
@@ -233,17 +237,18 @@ def identify(m: Measurement, klass: str, prior: Prior | None = None,
     families = set(ident.type.split(" or ")) if ident.level in ("family", "either") else set()
     others = sorted((n for n in post if n != ident.type and cat[n].family not in families),
                     key=lambda n: -post[n])  # the types the answer does not name
-    ident = replace(ident, confidence=round(ident.confidence * listed, 3),
+    ident = replace(ident, confidence=round(cal(ident.confidence * listed), 3),
                     role_confidence=round(share * listed, 3) if ident.role else 0.0,
-                    alternatives=[{"type": n, "score": round(post[n] * listed, 3)}
+                    alternatives=[{"type": n, "score": round(cal(post[n] * listed), 3)}
                                   for n in others[:mp.alternatives]])
-    return replace(ident, likeliest=_likeliest(ident, post, listed))
+    return replace(ident, likeliest=_likeliest(ident, post, listed, cal))
 
 
-def _likeliest(ident: Identification, post: dict[str, float], listed: float) -> dict | None:
-    """The likeliest of what an answer names, with its probability: of "A or B" the family
-    whose types hold more of the posterior (each type's `post` times `listed`), else the
-    answer itself."""
+def _likeliest(ident: Identification, post: dict[str, float], listed: float,
+               cal: Calibration) -> dict | None:
+    """The likeliest of what an answer names, with its calibrated probability: of "A or B"
+    the family whose types hold more of the posterior (each type's `post` times `listed`),
+    else the answer itself."""
     if ident.level == "unknown":
         return None
     if ident.level != "either":
@@ -252,7 +257,7 @@ def _likeliest(ident: Identification, post: dict[str, float], listed: float) -> 
     held = {f: sum(p for n, p in post.items() if cat[n].family == f)
             for f in ident.type.split(" or ")}
     top = max(held, key=held.get)
-    return {"type": top, "score": round(held[top] * listed, 3)}
+    return {"type": top, "score": round(cal(held[top] * listed), 3)}
 
 
 def catalogue_fit(m: Measurement, klass: str, prior: Prior | None = None,

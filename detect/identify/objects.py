@@ -10,6 +10,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from detect.identify.appearance import APPEARANCE_WEIGHTS
+from detect.identify.calibration import Calibration, of_model
 from detect.identify.match import IDENTITY, Identification, Prior, catalogue_fit, identify
 from detect.identify.measure import FIGURES, Measurement, box_measurement, measure
 from detect.objects import Objects
@@ -32,23 +33,25 @@ class DatasetImage:
         return img, window_transform(win, self.ds.transform), None
 
 
-def identified(m: Measurement, klass: str, prior: Prior | None
-               ) -> tuple[Measurement, Identification]:
+def identified(m: Measurement, klass: str, prior: Prior | None,
+               calibration: Calibration | None = None) -> tuple[Measurement, Identification]:
     """An aircraft's measurement read along the side of its box that more likely holds the
     fuselage, and its identification. Each reading is as likely as the fuselage-side model
     says (`Measurement.fuselage_p`; even odds where it was not asked) times how well its
     figures fit the catalogue's types as `prior` weighs them (`catalogue_fit`): the box's
     proportions tell its side only through the types the aircraft may be, for an airliner's
-    span never much exceeds its length and a straight-winged transport's does."""
+    span never much exceeds its length and a straight-winged transport's does. Its
+    probabilities are calibrated by `calibration` (by default the shipped one's, see
+    `detect.identify.match.identify`)."""
     if klass != "aircraft" or not m.ok:
-        return m, identify(m, klass, prior)
+        return m, identify(m, klass, prior, calibration=calibration)
     turned = m.read_across()
     side = 0.5 if m.fuselage_p is None else m.fuselage_p
     odds = (1 - side) * catalogue_fit(turned, klass, prior) / (
         side * catalogue_fit(m, klass, prior))
     if odds <= 1:
-        return m, identify(m, klass, prior)
-    other = identify(turned, klass, prior)
+        return m, identify(m, klass, prior, calibration=calibration)
+    other = identify(turned, klass, prior, calibration=calibration)
     return turned, replace(other, evidence=f"{other.evidence}; read across the box's other "
                                            f"side, {odds:.1f} times likelier over the "
                                            "catalogue's types")
@@ -59,7 +62,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
                      ) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
     see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`;
-    `look_model`, the look-class model's weights).
+    `look_model`, the look-class model's weights, whose card calibrates the type's probability).
     `source.around(corners)` gives the image around an object's box, its pixel->map transform
     and the empty reference on the same pixels (None where there is none)."""
     if not len(objects):
@@ -75,7 +78,8 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
             m = measure(image, source.crs, transform, objects.corners[i], float(axes[i]), *box,
                         objects.klass[i] == "helicopter", gsd, reference,
                         look_model=look_model)
-        m, ident = identified(replace(m, scale_sigma=scale_sigma), objects.klass[i], prior)
+        m, ident = identified(replace(m, scale_sigma=scale_sigma), objects.klass[i], prior,
+                              of_model(look_model))
         for key, value in (*m.figures().items(), *ident.fields().items()):
             fields[key].append(value)
     extra = dict(objects.extra)
