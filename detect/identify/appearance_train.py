@@ -37,6 +37,7 @@ from detect.identify.catalogue import get_type
 from detect.identify.crops import read_crops
 from detect.identify.measure import MeasureParams
 from detect.identify.side_train import real_looks, rendered_looks
+from detect.identify.trials import run_trials
 from detect.identify.typed import Variants, typed_looks
 
 
@@ -241,8 +242,6 @@ def calibrated(opts: AppearanceOptions) -> dict:
     unknown of the tuned crops' trials, each crop looked at by the fold model in `opts.out`
     learned without it (whose card holds no calibration, so that the probabilities are the
     identification's own)."""
-    from detect.identify.trials import run_trials
-
     tuned = [c for c in read_crops(opts.crops) if c.part == "tune"]
     folds = {k: opts.out / f"appearance-fold{k}.onnx" for k in (0, 1)}
     with tempfile.TemporaryDirectory() as tmp:
