@@ -41,8 +41,8 @@ def identified(m: Measurement, klass: str, prior: Prior | None,
     figures fit the catalogue's types as `prior` weighs them (`catalogue_fit`): the box's
     proportions tell its side only through the types the aircraft may be, for an airliner's
     span never much exceeds its length and a straight-winged transport's does. Its
-    probabilities are calibrated by `calibration` (by default the shipped one's, see
-    `detect.identify.match.identify`)."""
+    probabilities are calibrated by `calibration` (by default the shipped look-class model's,
+    see `detect.identify.calibration`)."""
     if klass != "aircraft" or not m.ok:
         return m, identify(m, klass, prior, calibration=calibration)
     turned = m.read_across()
@@ -62,7 +62,8 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
                      ) -> Objects:
     """Add measured size, heading and type fields to each object (types weighed by `prior`,
     see `detect.identify.match.site_prior`; `scale_sigma`, the relative error of `gsd`;
-    `look_model`, the look-class model's weights, whose card calibrates the type's probability).
+    `look_model`, the look-class model's weights, whose card calibrates the type's
+    probabilities).
     `source.around(corners)` gives the image around an object's box, its pixel->map transform
     and the empty reference on the same pixels (None where there is none)."""
     if not len(objects):
