@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from detect.detector.model import DEFAULT_WEIGHTS
 from detect.find import find_objects
+from detect.geotiff import write_cog
 from detect.identify.appearance import APPEARANCE_WEIGHTS
 from detect.identify.crops import Crop
 from detect.identify.match import site_prior
@@ -61,6 +62,11 @@ class Trial:
     level: str = "unknown"  # the answer's type_level: type, family, either (A or B) or unknown
     likeliest: str = "unknown"  # the answer's `type_likeliest` (of "A or B", the likelier)
 
+    @classmethod
+    def lost(cls, crop: Crop, gsd: float, factor: float = 1.0) -> Trial:
+        """A trial whose aircraft the detector did not find."""
+        return cls(crop, gsd, factor, False, "not found", 0.0, [], None, None)
+
     def likeliest_right(self) -> bool:
         """Whether the likeliest of what the answer names is right."""
         return self.crop.right(self.likeliest)
@@ -69,14 +75,6 @@ class Trial:
         """Whether the likeliest of what the answer names is the crop label `label`'s type
         and not the crop's own (as a family both share is)."""
         return replace(self.crop, label=label).right(self.likeliest) and not self.likeliest_right()
-
-
-def _geotiff(path: Path, rgb: np.ndarray, gsd: float) -> Path:
-    with rasterio.open(path, "w", driver="GTiff", width=rgb.shape[1], height=rgb.shape[0],
-                       count=3, dtype=rgb.dtype, crs=CRS,
-                       transform=from_origin(*ORIGIN, gsd, gsd)) as ds:
-        ds.write(rgb.transpose(2, 0, 1))
-    return path
 
 
 def box_px(crop: Crop, weights: Path = DEFAULT_WEIGHTS) -> float | None:
@@ -95,14 +93,15 @@ def trial(crop: Crop, gsd: float, long_px: float, folder: Path, seed: int = 0,
     crop_gsd = crop.extent_m / long_px * factor
     rgb = cv2.imread(str(crop.path))[..., ::-1]
     scene = on_margin(resized(rgb, crop_gsd / gsd), round(MARGIN_M / gsd))
-    path = _geotiff(folder / f"trial_{gsd}.tif", np.ascontiguousarray(scene), gsd)
+    path = folder / f"trial_{gsd}.tif"
+    write_cog(path, scene.transpose(2, 0, 1), from_origin(*ORIGIN, gsd, gsd), CRS)
     with rasterio.open(path) as ds:
         found = find_objects(ds, weights, prior=MILITARY, scale_sigma=SCALE_SIGMA,
                              look_model=look_model)
         centre = np.array(ds.transform @ (ds.width / 2, ds.height / 2))
     i = central_aircraft(found, centre)
     if i is None:
-        return Trial(crop, gsd, factor, False, "not found", 0.0, [], None, None)
+        return Trial.lost(crop, gsd, factor)
     rec = found.records()[i]
     alts = [a["type"] for a in rec.get("type_alternatives") or []]
     return Trial(crop, gsd, factor, True, rec["type"], float(rec["type_confidence"]), alts,
@@ -122,6 +121,5 @@ def run_trials(crops: list[Crop], folder: Path, gsds=GSDS,
         look_model = (fold_models or {}).get(crop.fold, APPEARANCE_WEIGHTS)
         for gsd in gsds:
             out.append(trial(crop, gsd, long_px, folder, look_model=look_model, weights=weights)
-                       if long_px else
-                       Trial(crop, gsd, 1.0, False, "not found", 0.0, [], None, None))
+                       if long_px else Trial.lost(crop, gsd))
     return out
