@@ -69,6 +69,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
     if not len(objects):
         return objects
     fields: dict[str, list] = {k: [] for k in (*FIGURES, *IDENTITY)}
+    calibration = of_model(look_model)
     lengths, widths, axes = objects.length_m, objects.width_m, objects.axis_deg
     for i in range(len(objects)):
         box = float(lengths[i]), float(widths[i])
@@ -80,7 +81,7 @@ def identify_objects(objects: Objects, source, gsd: float, prior: Prior | None =
                         objects.klass[i] == "helicopter", gsd, reference,
                         look_model=look_model)
         m, ident = identified(replace(m, scale_sigma=scale_sigma), objects.klass[i], prior,
-                              of_model(look_model))
+                              calibration)
         for key, value in (*m.figures().items(), *ident.fields().items()):
             fields[key].append(value)
     extra = dict(objects.extra)
